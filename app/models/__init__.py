@@ -1,0 +1,52 @@
+"""The data model, grouped by domain; importing this package maps every table."""
+
+from .assessment import (
+    Answer,
+    AppraisalNote,
+    DocumentType,
+    Evidence,
+    EvidenceKind,
+    Submission,
+    SubmissionStatus,
+    Verdict,
+    answer_evidence,
+)
+from .audit import ActivityLog
+from .indexes import (
+    AssessmentYear,
+    Field,
+    IndexSet,
+    Indicator,
+    IndicatorKind,
+    Phase,
+    PhaseKind,
+    YearStatus,
+    field_appraiser,
+)
+from .organisation import Agency, AgencyLevel, DepartmentGroup, DtiUser
+
+__all__ = [
+    "ActivityLog",
+    "Agency",
+    "AgencyLevel",
+    "Answer",
+    "AppraisalNote",
+    "AssessmentYear",
+    "DepartmentGroup",
+    "DocumentType",
+    "DtiUser",
+    "Evidence",
+    "EvidenceKind",
+    "Field",
+    "IndexSet",
+    "Indicator",
+    "IndicatorKind",
+    "Phase",
+    "PhaseKind",
+    "Submission",
+    "SubmissionStatus",
+    "Verdict",
+    "YearStatus",
+    "answer_evidence",
+    "field_appraiser",
+]

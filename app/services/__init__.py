@@ -1,0 +1,1 @@
+"""Business rules: each module validates, then writes, then records activity."""

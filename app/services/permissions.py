@@ -1,0 +1,272 @@
+"""Who may see and change which records: every row-level rule lives here.
+
+FAB's role permissions decide which screens and buttons a user has; the rules
+below decide which rows those screens show. List, show, edit, delete, export and
+downloads all go through `row_scope`, so one rule covers every way in.
+"""
+
+import enum
+
+from flask import g, has_request_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, false, or_, select
+
+from ..models import (
+    ActivityLog,
+    Agency,
+    Answer,
+    AppraisalNote,
+    Evidence,
+    Submission,
+    SubmissionStatus,
+    answer_evidence,
+    field_appraiser,
+)
+from ..models.indexes import Indicator
+
+
+class Role(enum.StrEnum):
+    """The roles `flask dti init-roles` creates."""
+
+    ADMIN = "Admin"
+    ORGANISER = "Organiser"
+    SPECIALIST = "Specialist"
+    APPROVER = "Unit approver"
+    APPRAISER = "Appraiser"
+    DISTRICT_ORGANISER = "District organiser"
+    VIEWER = "Viewer"
+
+
+# Roles that read every agency's records.
+CITY_WIDE_ROLES = {Role.ADMIN, Role.ORGANISER, Role.VIEWER}
+
+# Roles tied to one agency.
+AGENCY_ROLES = {Role.SPECIALIST, Role.APPROVER, Role.DISTRICT_ORGANISER}
+
+
+def current_user():
+    """Return the logged-in user of this request, or None."""
+    if not has_request_context():
+        return None
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user
+
+
+def role_names(user):
+    """Return the set of role names a user holds."""
+    if user is None:
+        return set()
+    return {role.name for role in user.roles}
+
+
+def has_role(user, *roles):
+    """Tell whether the user holds any of the given roles."""
+    return bool(role_names(user) & {str(role) for role in roles})
+
+
+def sees_every_agency(user):
+    """Tell whether the user reads every agency's records."""
+    return has_role(user, *CITY_WIDE_ROLES)
+
+
+# --- Agencies -------------------------------------------------------------
+
+
+def own_agencies(user):
+    """Return a SELECT of the agency ids the user acts for, or None for all.
+
+    An empty SELECT (no rows) means the user acts for no agency.
+    """
+    if sees_every_agency(user):
+        return None
+
+    names = role_names(user)
+    agency_id = getattr(user, "agency_id", None)
+    if agency_id is None:
+        return select(Agency.id).where(false())
+
+    conditions = []
+    # Specialists and approvers act for their own agency only.
+    if names & {Role.SPECIALIST, Role.APPROVER, Role.DISTRICT_ORGANISER}:
+        conditions.append(Agency.id == agency_id)
+    # A district organiser also runs the round for the district's communes.
+    if Role.DISTRICT_ORGANISER in names:
+        conditions.append(Agency.parent_id == agency_id)
+    if not conditions:
+        return select(Agency.id).where(false())
+    return select(Agency.id).where(or_(*conditions))
+
+
+def _appraiser_field_ids(user):
+    """Return a SELECT of the field ids assigned to an appraiser."""
+    return select(field_appraiser.c.field_id).where(
+        field_appraiser.c.user_id == user.id
+    )
+
+
+def _appraisable_submissions(user):
+    """Return the condition on Submission an appraiser's access follows.
+
+    Appraisers see dossiers once the unit has signed them off, never their own
+    agency's (appraising departments are themselves assessed).
+    """
+    condition = Submission.status >= SubmissionStatus.APPROVED
+    if user.agency_id is not None:
+        condition = condition & (Submission.agency_id != user.agency_id)
+    return condition
+
+
+# --- Row scopes -----------------------------------------------------------
+
+
+def _submission_scope(user):
+    names = role_names(user)
+    conditions = []
+    agencies = own_agencies(user)
+    if names & AGENCY_ROLES:
+        conditions.append(Submission.agency_id.in_(agencies))
+    if Role.APPRAISER in names:
+        conditions.append(_appraisable_submissions(user))
+    return or_(*conditions) if conditions else false()
+
+
+def _answer_scope(user):
+    names = role_names(user)
+    conditions = []
+    if names & AGENCY_ROLES:
+        own = select(Submission.id).where(Submission.agency_id.in_(own_agencies(user)))
+        conditions.append(Answer.submission_id.in_(own))
+    if Role.APPRAISER in names:
+        conditions.append(_answer_scope_for_appraiser(user))
+    return or_(*conditions) if conditions else false()
+
+
+def _evidence_scope(user):
+    names = role_names(user)
+    conditions = []
+    if names & AGENCY_ROLES:
+        own = select(Submission.id).where(Submission.agency_id.in_(own_agencies(user)))
+        conditions.append(Evidence.submission_id.in_(own))
+    if Role.APPRAISER in names:
+        # Evidence is readable where it backs an answer the appraiser may read.
+        linked = (
+            select(answer_evidence.c.answer_id)
+            .join(Answer, Answer.id == answer_evidence.c.answer_id)
+            .where(answer_evidence.c.evidence_id == Evidence.id)
+            .where(_answer_scope_for_appraiser(user))
+        )
+        conditions.append(exists(linked))
+    return or_(*conditions) if conditions else false()
+
+
+def _answer_scope_for_appraiser(user):
+    """Return the answers of the appraiser's fields, in dossiers they may see."""
+    appraisable = select(Submission.id).where(_appraisable_submissions(user))
+    in_fields = select(Indicator.id).where(
+        Indicator.field_id.in_(_appraiser_field_ids(user))
+    )
+    return Answer.submission_id.in_(appraisable) & Answer.indicator_id.in_(in_fields)
+
+
+def _note_scope(user):
+    visible_answers = select(Answer.id).where(_answer_scope(user))
+    return AppraisalNote.answer_id.in_(visible_answers)
+
+
+def _agency_scope(user):
+    names = role_names(user)
+    conditions = []
+    if names & AGENCY_ROLES:
+        conditions.append(Agency.id.in_(own_agencies(user)))
+    if Role.APPRAISER in names:
+        # Appraisers read the agencies whose dossiers they appraise.
+        appraisable = select(Submission.agency_id).where(_appraisable_submissions(user))
+        conditions.append(Agency.id.in_(appraisable))
+        if user.agency_id is not None:
+            conditions.append(Agency.id == user.agency_id)
+    return or_(*conditions) if conditions else false()
+
+
+def _activity_scope(user):
+    conditions = [ActivityLog.user_id == user.id]
+    names = role_names(user)
+    if names & AGENCY_ROLES:
+        conditions.append(ActivityLog.agency_id.in_(own_agencies(user)))
+    return or_(*conditions)
+
+
+_SCOPES = {
+    Agency: _agency_scope,
+    Submission: _submission_scope,
+    Answer: _answer_scope,
+    Evidence: _evidence_scope,
+    AppraisalNote: _note_scope,
+    ActivityLog: _activity_scope,
+}
+
+
+def is_scoped(model):
+    """Tell whether rows of `model` belong to agencies and need a row scope."""
+    return model in _SCOPES
+
+
+def row_scope(model, user):
+    """Return the SQL condition limiting `model` rows to what `user` may see.
+
+    None means no limit (city-wide roles, or a model that is not agency data);
+    an anonymous user sees nothing.
+    """
+    if model not in _SCOPES:
+        return None
+    if user is None:
+        return false()
+    if sees_every_agency(user):
+        return None
+    return _SCOPES[model](user)
+
+
+def can_see(user, obj):
+    """Tell whether `obj` is inside the user's row scope."""
+    from ..extensions import db
+
+    model = type(obj)
+    condition = row_scope(model, user)
+    if condition is None:
+        return True
+    found = db.session.execute(
+        select(model.id).where(model.id == obj.id).where(condition)
+    ).first()
+    return found is not None
+
+
+# --- Record-level decisions, in pairs -------------------------------------
+
+
+def why_not_edit_submission(user, submission):
+    """Return why the user may not change a submission's figures, or None."""
+    if user is None:
+        return _l("Log in to change submission #%(id)s.", id=submission.id)
+
+    # The organiser's staff may correct any dossier that is still with its agency.
+    city_staff = has_role(user, Role.ADMIN, Role.ORGANISER)
+    own = has_role(user, Role.SPECIALIST) and user.agency_id == submission.agency_id
+    if not (city_staff or own):
+        return _l(
+            "Only the specialist of %(agency)s may change submission #%(id)s.",
+            agency=submission.agency.name,
+            id=submission.id,
+        )
+
+    # Once submitted, the figures are locked until the dossier is returned.
+    if submission.status >= SubmissionStatus.SUBMITTED:
+        return _l(
+            "Submission #%(id)s has been submitted and is locked.", id=submission.id
+        )
+    return None
+
+
+def can_edit_submission(user, submission):
+    """Tell whether the user may change a submission's figures."""
+    return why_not_edit_submission(user, submission) is None

@@ -1,0 +1,173 @@
+"""The console's roles and exactly which FAB permissions each one holds.
+
+`sync_roles` makes the database match this table: it adds what is missing and
+removes what is not listed, so running it twice changes nothing.
+"""
+
+import logging
+
+from flask import current_app
+
+from .permissions import Role
+
+logger = logging.getLogger(__name__)
+
+READ = ("can_list", "can_show", "can_csv")
+EDIT = (*READ, "can_edit")
+WRITE = (*READ, "can_add", "can_edit", "can_delete")
+
+# What every signed-in account needs: its own profile and password.
+SELF_SERVICE = [
+    ("can_userinfo", "DtiUserDBModelView"),
+    ("resetmypassword", "DtiUserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+    ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"),
+]
+
+# Reference data every role may read.
+SETUP_VIEWS = (
+    "AssessmentYearModelView",
+    "PhaseModelView",
+    "FieldModelView",
+    "IndexSetModelView",
+    "IndicatorModelView",
+    "AgencyLevelModelView",
+    "DepartmentGroupModelView",
+)
+
+ROLE_PERMISSIONS = {
+    # The Department of Information and Communications' staff run the round.
+    Role.ORGANISER: {
+        "AgencyModelView": WRITE,
+        "AgencyLevelModelView": WRITE,
+        "DepartmentGroupModelView": WRITE,
+        "AssessmentYearModelView": WRITE,
+        "PhaseModelView": WRITE,
+        "FieldModelView": WRITE,
+        "IndexSetModelView": WRITE,
+        "IndicatorModelView": WRITE,
+        "SubmissionModelView": WRITE,
+        "AnswerModelView": EDIT,
+        "EvidenceModelView": (*READ, "can_edit", "can_delete"),
+        "AppraisalNoteModelView": WRITE,
+        "ActivityLogModelView": READ,
+    },
+    # An agency's specialist enters figures and evidence.
+    Role.SPECIALIST: {
+        **dict.fromkeys(SETUP_VIEWS, READ),
+        "MyAgencyView": EDIT,
+        "SubmissionModelView": READ,
+        "AnswerModelView": EDIT,
+        "EvidenceModelView": (*READ, "can_edit", "can_delete"),
+        "AppraisalNoteModelView": READ,
+        "ActivityLogModelView": READ,
+    },
+    # An agency's leader signs its self-assessment off.
+    Role.APPROVER: {
+        **dict.fromkeys(SETUP_VIEWS, READ),
+        "MyAgencyView": READ,
+        "SubmissionModelView": READ,
+        "AnswerModelView": READ,
+        "EvidenceModelView": READ,
+        "AppraisalNoteModelView": READ,
+        "ActivityLogModelView": READ,
+    },
+    # Appraisers of a field give verdicts on its indicators for every agency.
+    Role.APPRAISER: {
+        **dict.fromkeys(SETUP_VIEWS, READ),
+        "AgencyModelView": READ,
+        "SubmissionModelView": READ,
+        "AnswerModelView": READ,
+        "EvidenceModelView": READ,
+        "AppraisalNoteModelView": (*READ, "can_add", "can_edit"),
+        "ActivityLogModelView": READ,
+    },
+    # A district runs the whole round for its own communes.
+    Role.DISTRICT_ORGANISER: {
+        **dict.fromkeys(SETUP_VIEWS, READ),
+        "PhaseModelView": WRITE,
+        "AgencyModelView": EDIT,
+        "MyAgencyView": EDIT,
+        "SubmissionModelView": READ,
+        "AnswerModelView": READ,
+        "EvidenceModelView": READ,
+        "AppraisalNoteModelView": (*READ, "can_add", "can_edit"),
+        "ActivityLogModelView": READ,
+    },
+    # Read-only access to everything, e.g. for the city's leadership or auditors.
+    Role.VIEWER: {
+        **dict.fromkeys(SETUP_VIEWS, READ),
+        "AgencyModelView": READ,
+        "SubmissionModelView": READ,
+        "AnswerModelView": READ,
+        "EvidenceModelView": READ,
+        "AppraisalNoteModelView": READ,
+        "ActivityLogModelView": READ,
+    },
+}
+
+
+def permission_pairs(role):
+    """Return the (permission, view) pairs a role holds, menus included."""
+    from ..views import menu_names, view_class_by_name
+
+    pairs = set(SELF_SERVICE)
+    for view_name, permission_names in ROLE_PERMISSIONS[role].items():
+        offered = view_class_by_name(view_name).base_permissions
+        for permission_name in permission_names:
+            if permission_name not in offered:
+                raise ValueError(f"{view_name} offers no {permission_name} ({role})")
+            pairs.add((permission_name, view_name))
+        if "can_list" in permission_names:
+            for menu in menu_names(view_class_by_name(view_name)):
+                pairs.add(("menu_access", menu))
+    return pairs
+
+
+def sync_permissions():
+    """Create the permission rows of every registered view and menu."""
+    appbuilder = current_app.appbuilder
+    # FAB hands each new permission to Admin and fails silently if it is missing.
+    appbuilder.sm.add_role(appbuilder.sm.auth_role_admin)
+    appbuilder.sm.add_role(appbuilder.sm.auth_role_public)
+    appbuilder.add_permissions(update_perms=True)
+
+
+def sync_roles():
+    """Make every console role hold exactly its listed permissions.
+
+    Returns {role name: (added, removed)} for the CLI to report.
+    """
+    sm = current_app.appbuilder.sm
+    report = {}
+
+    sm.add_role(sm.auth_role_public)
+    for role_name in ROLE_PERMISSIONS:
+        role = sm.add_role(str(role_name))
+        wanted = []
+        for permission_name, view_name in sorted(permission_pairs(role_name)):
+            permission_view = sm.add_permission_view_menu(permission_name, view_name)
+            if permission_view is None:
+                raise RuntimeError(f"cannot create {permission_name} on {view_name}")
+            wanted.append(permission_view)
+
+        before = set(role.permissions)
+        role.permissions = wanted
+        report[role.name] = (len(set(wanted) - before), len(before - set(wanted)))
+
+    # Admin holds every permission, the ones created just above included.
+    admin = sm.add_role(sm.auth_role_admin)
+    every = set(sm.session.query(sm.permissionview_model).all())
+    before = set(admin.permissions)
+    admin.permissions = list(every)
+    report[admin.name] = (len(every - before), len(before - every))
+
+    sm.session.commit()
+    for name, (added, removed) in report.items():
+        if added or removed:
+            logger.info(
+                "role %s: %s permissions added, %s removed", name, added, removed
+            )
+    return report

@@ -1,0 +1,112 @@
+"""Every screen of the console, registered in one place so the menu reads here."""
+
+from flask_babel import lazy_gettext as _l
+
+from .assessment import (
+    AnswerModelView,
+    AppraisalNoteModelView,
+    EvidenceModelView,
+    SubmissionModelView,
+)
+from .audit import ActivityLogModelView
+from .indexes import (
+    AssessmentYearModelView,
+    FieldModelView,
+    IndexSetModelView,
+    IndicatorModelView,
+    PhaseModelView,
+)
+from .organisation import (
+    AgencyLevelModelView,
+    AgencyModelView,
+    DepartmentGroupModelView,
+    MyAgencyView,
+)
+
+ORGANISATION = ("Organisation", _l("Organisation"), "fa-sitemap")
+INDEXES = ("Index sets", _l("Index sets"), "fa-list-ol")
+ASSESSMENT = ("Assessment", _l("Assessment"), "fa-clipboard-check")
+RECORDS = ("Records", _l("Records"), "fa-history")
+
+# (view, menu name, label, icon, category): the menu name is also the name of
+# the menu_access permission, so it stays in English and stable.
+MENU = [
+    (
+        SubmissionModelView,
+        "Submissions",
+        _l("Submissions"),
+        "fa-folder-open",
+        ASSESSMENT,
+    ),
+    (AnswerModelView, "Answers", _l("Answers"), "fa-check-square", ASSESSMENT),
+    (EvidenceModelView, "Evidence", _l("Evidence"), "fa-file-pdf", ASSESSMENT),
+    (
+        AppraisalNoteModelView,
+        "Appraisal notes",
+        _l("Appraisal notes"),
+        "fa-comments",
+        ASSESSMENT,
+    ),
+    (
+        AssessmentYearModelView,
+        "Assessment years",
+        _l("Assessment years"),
+        "fa-calendar",
+        INDEXES,
+    ),
+    (PhaseModelView, "Phase calendar", _l("Phase calendar"), "fa-clock", INDEXES),
+    (FieldModelView, "Fields", _l("Fields"), "fa-tags", INDEXES),
+    (IndexSetModelView, "Index set list", _l("Index sets"), "fa-sitemap", INDEXES),
+    (IndicatorModelView, "Indicators", _l("Indicators"), "fa-list", INDEXES),
+    (MyAgencyView, "My agency", _l("My agency"), "fa-id-card", ORGANISATION),
+    (AgencyModelView, "Agencies", _l("Agencies"), "fa-building", ORGANISATION),
+    (
+        AgencyLevelModelView,
+        "Agency levels",
+        _l("Agency levels"),
+        "fa-layer-group",
+        ORGANISATION,
+    ),
+    (
+        DepartmentGroupModelView,
+        "Department groups",
+        _l("Department groups"),
+        "fa-object-group",
+        ORGANISATION,
+    ),
+    (ActivityLogModelView, "Activity log", _l("Activity log"), "fa-history", RECORDS),
+]
+
+
+def register_views(appbuilder):
+    """Add every console screen to FAB, in menu order."""
+    for view, name, label, icon, (category, category_label, category_icon) in MENU:
+        appbuilder.add_view(
+            view,
+            name,
+            label=label,
+            icon=icon,
+            category=category,
+            category_label=category_label,
+            category_icon=category_icon,
+        )
+
+
+def menu_names(view):
+    """Return the menu item and category names a view is reached through."""
+    for entry, name, _label, _icon, (category, _cl, _ci) in MENU:
+        if entry is view:
+            return [name, category]
+    return []
+
+
+def view_class_by_name(name):
+    """Return the registered view class called `name`.
+
+    :raises KeyError: for a name no menu entry has, so a typo in a role table
+        fails loudly instead of creating an orphan permission.
+    """
+    for entry, *_rest in MENU:
+        if entry.__name__ == name:
+            return entry
+    raise KeyError(f"no registered view is called {name}")
