@@ -14,6 +14,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
 
+from .extensions import db
 from .models import DtiUser
 from .services import activity
 
@@ -95,8 +96,15 @@ class DtiUserDBModelView(UserDBModelView):
     }
     base_order = ("username", "asc")
 
+    def _edit(self, pk):
+        # Filling the roles field loads relations; without this the autoflush
+        # would clear the change history pre_update logs.
+        with db.session.no_autoflush:
+            return super()._edit(pk)
+
     def pre_update(self, item):
         """Reset the failure count when an administrator unlocks an account."""
+        super().pre_update(item)
         changes = activity.changes_of(item)
         if changes.get("active", {}).get("new") is True:
             item.fail_login_count = 0

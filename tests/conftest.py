@@ -48,7 +48,7 @@ def make_config(url, instance_dir, **overrides):
         DTI_INSTANCE_DIR = str(instance_dir)
         DTI_EVIDENCE_ROOT = str(instance_dir / "evidence")
         WTF_CSRF_ENABLED = False
-        RATELIMIT_ENABLED = False
+        RATELIMIT_ENABLED = True
         RATELIMIT_STORAGE_URI = "memory://"
         DTI_DEMO_PASSWORD = PASSWORD
         MAIL_SERVER = ""
@@ -168,6 +168,12 @@ def _rollback(request, app):
             connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(app):
+    """Start every test with empty login counters."""
+    app.appbuilder.sm.limiter.reset()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -187,11 +193,12 @@ class Auth:
         self.client = client
 
     def login(self, username, password=PASSWORD):
-        return self.client.post(
-            "/login/",
-            data={"username": username, "password": password},
-            follow_redirects=False,
-        )
+        data = {"username": username, "password": password}
+        if self.client.application.config["WTF_CSRF_ENABLED"]:
+            page = self.client.get("/login/").get_data(as_text=True)
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+            data["csrf_token"] = token.group(1)
+        return self.client.post("/login/", data=data, follow_redirects=False)
 
     def logout(self):
         return self.client.get("/logout/")

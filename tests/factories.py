@@ -25,12 +25,16 @@ def agency(code):
 
 def submission_of(code):
     """Return the current round's submission of an agency."""
-    return db.session.execute(
-        select(Submission)
-        .join(Agency, Agency.id == Submission.agency_id)
-        .where(Agency.code == code)
-        .order_by(Submission.year_id.desc())
-    ).scalars().first()
+    return (
+        db.session.execute(
+            select(Submission)
+            .join(Agency, Agency.id == Submission.agency_id)
+            .where(Agency.code == code)
+            .order_by(Submission.year_id.desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
 def evidence_for(submission, name="bao-cao.pdf"):

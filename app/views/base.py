@@ -19,6 +19,7 @@ from sqlalchemy import Date, DateTime
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db
+from ..models import Agency
 from ..services import activity, permissions
 from ..services.csv_export import stream_csv
 from ..services.exceptions import DomainError
@@ -227,8 +228,11 @@ class DtiModelView(ModelView):
 
         self.process_form(form, False)
         try:
-            form.populate_obj(item)
-            self.pre_update(item)
+            # Filling relation fields loads rows; an autoflush then would wipe
+            # the change history the activity log reads in pre_update.
+            with db.session.no_autoflush:
+                form.populate_obj(item)
+                self.pre_update(item)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
@@ -269,10 +273,13 @@ class DtiModelView(ModelView):
 
     def agency_of(self, item):
         """Return the agency id a record belongs to, for the activity log."""
-        for attribute in ("agency_id",):
-            if hasattr(item, attribute):
-                return getattr(item, attribute)
+        if isinstance(item, Agency):
+            return item.id
+        if hasattr(item, "agency_id"):
+            return item.agency_id
         submission = getattr(item, "submission", None)
+        if submission is None and getattr(item, "answer", None) is not None:
+            submission = item.answer.submission
         return getattr(submission, "agency_id", None)
 
     def _event(self, verb):
