@@ -6,9 +6,11 @@ import logging
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from .extensions import db
-from .services import accounts, roles, seeding
+from .models import AssessmentYear
+from .services import accounts, index_io, roles, scoring, seeding, years
 from .services.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
@@ -106,6 +108,89 @@ def create_user(
     click.echo(f"Created user {user.username} (#{user.id}) with role {role_name}.")
 
 
+@dti.command("new-year")
+@click.argument("year", type=int)
+@click.option("--from", "source_year", type=int, required=True, help="Year to copy.")
+@click.option("--name", help="Name of the new year; the old one with the new year.")
+def new_year(year, source_year, name):
+    """Copy a year's index sets, fields, appraisers and calendar into a new draft."""
+    source = db.session.execute(
+        select(AssessmentYear).where(AssessmentYear.year == source_year)
+    ).scalar()
+    if source is None:
+        _fail(f"Year {source_year} does not exist.")
+    try:
+        target = years.clone_year(source, year, name)
+    except DomainError as error:
+        _fail(error)
+    sets = len(years.sets_by_target(target))
+    click.echo(
+        f"Year {target.year} created as a draft from {source_year}: {sets} index sets."
+    )
+
+
+@dti.command("export-index-set")
+@click.option("--year", type=int, required=True)
+@click.option("--level", required=True, help="Level code: department, district…")
+@click.option("--group", help="Department group code (G1, G2, G3).")
+@click.option("--xlsx", "as_xlsx", is_flag=True, help="Write XLSX instead of CSV.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write.")
+def export_index_set(year, level, group, as_xlsx, output):
+    """Write an index set in the annex layout (CSV to stdout by default)."""
+    try:
+        index_set = index_io.find_set(*index_io.find_target(year, level, group))
+    except DomainError as error:
+        _fail(error)
+    if index_set is None:
+        _fail(f"No index set for {year} / {level} / {group or '-'}.")
+
+    if as_xlsx:
+        if not output:
+            _fail("--xlsx needs --output FILE.")
+        with open(output, "wb") as handle:
+            handle.write(index_io.export_xlsx(index_set))
+        return
+    text = index_io.export_csv(index_set)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@dti.command("import-index-set")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--year", type=int, required=True)
+@click.option("--level", required=True)
+@click.option("--group")
+@click.option("--name", help="Name of the set (default: year and level).")
+@click.option("--source", help="The decision the set comes from.")
+@click.option("--dry-run", is_flag=True, help="Check the file only; write nothing.")
+def import_index_set(path, year, level, group, name, source, dry_run):
+    """Load an index set from CSV or XLSX: all or nothing, problems per row."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        result = index_io.import_index_set(
+            data, path, year, level, group, name=name, source=source, dry_run=dry_run
+        )
+    except DomainError as error:
+        _fail(error)
+
+    for problem in result.problems:
+        where = f"row {problem.row}" if problem.row else "file"
+        column = f", {problem.column}" if problem.column else ""
+        kind = "error" if problem.blocking else "note"
+        click.echo(f"{kind}: {where}{column}: {problem.message}", err=True)
+    if not result.ok:
+        _fail(f"{len(result.blocking)} problems; nothing was imported.")
+    verb = "would import" if dry_run else "imported"
+    click.echo(
+        f"{verb} {len(result.nodes)} rows, {len(result.components)} components, "
+        f"{scoring.points(result.total)} points."
+    )
+
+
 @dti.command("config")
 def show_config():
     """Print the settings that matter for deployment, without secrets."""
@@ -118,6 +203,27 @@ def show_config():
     ]
     values = {key: str(current_app.config.get(key)) for key in keys}
     click.echo(json.dumps(values, indent=2))
+
+
+@dti.command("inspect-evidence")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+def inspect_evidence(path):
+    """Check a PDF as an upload would and print the verdict as JSON."""
+    from .services.pdfcheck import inspect_pdf
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        result = inspect_pdf(data, current_app.config["DTI_EVIDENCE_MAX_PAGES"])
+    except DomainError as error:
+        _fail(error)
+
+    keys = ("ok", "message", "kind", "pages", "size", "sha256", "signatures")
+    shown = {key: result.get(key) for key in keys}
+    shown["message"] = str(result["message"]) if result["message"] else None
+    click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+    if not result["ok"]:
+        raise click.exceptions.Exit(1)
 
 
 def init_app(app):

@@ -226,7 +226,7 @@ def flashes(response):
     """Return the flash messages rendered in a page."""
     html = response.get_data(as_text=True)
     return [
-        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", message)).strip()
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>|&times;", "", message)).strip()
         for message in re.findall(
             r'<div class="alert[^"]*"[^>]*>(.*?)</div>', html, re.S
         )

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 _SKIPPED = {"password", "changed_on", "created_on", "updated_at", "version"}
 
 
-def _plain(value):
+def plain(value):
     """Return a JSON-friendly form of a column value."""
     if isinstance(value, enum.Enum):
         return value.value
@@ -29,7 +29,7 @@ def _plain(value):
     if isinstance(value, db.Model):
         return str(value)
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     return value
 
 
@@ -48,7 +48,7 @@ def changes_of(obj):
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
         if old != new:
-            changes[attr.key] = {"old": _plain(old), "new": _plain(new)}
+            changes[attr.key] = {"old": plain(old), "new": plain(new)}
     return changes
 
 
@@ -56,7 +56,7 @@ def snapshot_of(obj):
     """Return every column value of `obj`, e.g. to log what a deletion removed."""
     state = inspect(obj)
     return {
-        attr.key: _plain(getattr(obj, attr.key))
+        attr.key: plain(getattr(obj, attr.key))
         for attr in state.mapper.column_attrs
         if attr.key not in _SKIPPED
     }

@@ -14,6 +14,7 @@ row and column, and nothing is written until the whole file is valid.
 import csv
 import io
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -56,6 +57,7 @@ COLUMNS = {
     "evidence_required": ("Bắt buộc kiểm chứng", ("evidence_required",)),
 }
 REQUIRED = ("code", "name", "max_points")
+MAX_POINTS = Decimal("10000000")
 
 YES = {"có", "co", "x", "yes", "y", "1", "true", "bắt buộc"}
 NO = {"không", "khong", "no", "n", "0", "false"}
@@ -119,8 +121,12 @@ def read_table(data, filename):
         )
 
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
-        return _read_xlsx(data)
-    return _read_csv(data)
+        rows = _read_xlsx(data)
+    else:
+        rows = _read_csv(data)
+    # Vietnamese typed with decomposed accents (some input methods) must match
+    # headers, rule names and codes written the composed way.
+    return [[unicodedata.normalize("NFC", cell) for cell in row] for row in rows]
 
 
 def _read_csv(data):
@@ -142,12 +148,29 @@ def _read_csv(data):
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
+    # Only the delimiter is guessed: the sniffer drops doubled quotes ("") when
+    # the sample happens to hold none, and every spreadsheet writes them.
+    reader = csv.reader(
+        io.StringIO(text),
+        delimiter=dialect.delimiter,
+        skipinitialspace=dialect.skipinitialspace,
+        strict=True,
+    )
+    rows = []
+    line = 1
     try:
-        return [row for row in csv.reader(io.StringIO(text), dialect)]
+        for row in reader:
+            rows.append(row)
+            line = reader.line_num + 1
     except csv.Error as error:
         raise DomainError(
-            _l("The CSV file is malformed: %(error)s.", error=str(error))
+            _l(
+                "The CSV file is malformed at line %(line)s: %(error)s.",
+                line=line,
+                error=str(error),
+            )
         ) from error
+    return rows
 
 
 def _read_xlsx(data):
@@ -231,6 +254,15 @@ def _find_header(rows):
     return None, {}
 
 
+def _finite_decimal(text):
+    """Return text as a finite Decimal, or None if it is not one."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
 def _node_from_cells(row, cells):
     problems = []
     code = str(cells.get("code", "")).strip().rstrip(".")
@@ -239,21 +271,33 @@ def _node_from_cells(row, cells):
         setattr(node, key, str(cells.get(key, "") or "").strip())
 
     raw_points = str(cells.get("max_points", "")).strip().replace(",", ".")
-    if raw_points:
-        try:
-            node.max_points = Decimal(raw_points)
-            if not node.max_points.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            problems.append(
-                Problem(
-                    row,
-                    COLUMNS["max_points"][0],
-                    str(_l("“%(value)s” is not a number of points.", value=raw_points)),
-                )
+    value = _finite_decimal(raw_points)
+    node.max_points = None
+    if raw_points and value is None:
+        problems.append(
+            Problem(
+                row,
+                COLUMNS["max_points"][0],
+                str(_l("“%(value)s” is not a number of points.", value=raw_points)),
             )
-    else:
-        node.max_points = None
+        )
+    elif raw_points and (abs(value) >= MAX_POINTS or value != round(value, 2)):
+        # The database keeps points as NUMERIC(9, 2).
+        problems.append(
+            Problem(
+                row,
+                COLUMNS["max_points"][0],
+                str(
+                    _l(
+                        "“%(value)s” points must be below 10,000,000 "
+                        "with at most two decimals.",
+                        value=raw_points,
+                    )
+                ),
+            )
+        )
+    elif raw_points:
+        node.max_points = value
 
     raw_rule = str(cells.get("rule_type", "") or "").strip()
     if raw_rule:
@@ -372,7 +416,7 @@ def import_index_set(
     result = parse_table(read_table(data, filename), set(fields))
     index_set = find_set(year, level, group)
     if index_set is not None:
-        _check_replaceable(index_set)
+        check_replaceable(index_set)
     if dry_run or not result.ok:
         return result
 
@@ -408,7 +452,7 @@ def _default_name(year, level, group):
     return f"{year.name} – {level.name}{suffix}"
 
 
-def _check_replaceable(index_set):
+def check_replaceable(index_set):
     """Refuse to replace a set that dossiers already answer."""
     used = db.session.execute(
         select(Submission.id).where(Submission.index_set_id == index_set.id)

@@ -138,7 +138,9 @@ def _check_node(node, by_code, field_codes):
     if not (node.name or "").strip():
         problems.append(
             Problem(
-                node.row, "Chỉ số", str(_l("Row %(code)s has no name.", code=node.code))
+                node.row,
+                "Chỉ số/Chỉ số thành phần",
+                str(_l("Row %(code)s has no name.", code=node.code)),
             )
         )
     if node.max_points is None:
@@ -300,7 +302,9 @@ def _check_sums(by_code, set_max):
                 )
             )
 
-    pillars = children.get(None, [])
+    pillars = [
+        node for node in children.get(None, []) if node.kind == IndicatorKind.PILLAR
+    ]
     total = sum((pillar.max_points or Decimal(0) for pillar in pillars), Decimal(0))
     if set_max is not None and pillars and total != Decimal(str(set_max)):
         problems.append(

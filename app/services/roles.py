@@ -37,16 +37,34 @@ SETUP_VIEWS = (
     "DepartmentGroupModelView",
 )
 
+# What readers of the set-up may do besides listing it.
+SETUP_EXTRAS = {
+    "IndexSetModelView": (*READ, "can_export"),
+    "AssessmentYearModelView": (*READ, "can_compare"),
+}
+SETUP_READ = {**dict.fromkeys(SETUP_VIEWS, READ), **SETUP_EXTRAS}
+
 ROLE_PERMISSIONS = {
     # The Department of Information and Communications' staff run the round.
     Role.ORGANISER: {
         "AgencyModelView": WRITE,
         "AgencyLevelModelView": WRITE,
         "DepartmentGroupModelView": WRITE,
-        "AssessmentYearModelView": WRITE,
+        "AssessmentYearModelView": (
+            *WRITE,
+            "open_round",
+            "can_new_year",
+            "can_compare",
+        ),
         "PhaseModelView": WRITE,
         "FieldModelView": WRITE,
-        "IndexSetModelView": WRITE,
+        "IndexSetModelView": (
+            *WRITE,
+            "can_export",
+            "can_import_set",
+            "can_new_version",
+            "can_close_version",
+        ),
         "IndicatorModelView": WRITE,
         "SubmissionModelView": WRITE,
         "AnswerModelView": EDIT,
@@ -56,7 +74,7 @@ ROLE_PERMISSIONS = {
     },
     # An agency's specialist enters figures and evidence.
     Role.SPECIALIST: {
-        **dict.fromkeys(SETUP_VIEWS, READ),
+        **SETUP_READ,
         "MyAgencyView": EDIT,
         "SubmissionModelView": READ,
         "AnswerModelView": EDIT,
@@ -66,7 +84,7 @@ ROLE_PERMISSIONS = {
     },
     # An agency's leader signs its self-assessment off.
     Role.APPROVER: {
-        **dict.fromkeys(SETUP_VIEWS, READ),
+        **SETUP_READ,
         "MyAgencyView": READ,
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
@@ -76,7 +94,7 @@ ROLE_PERMISSIONS = {
     },
     # Appraisers of a field give verdicts on its indicators for every agency.
     Role.APPRAISER: {
-        **dict.fromkeys(SETUP_VIEWS, READ),
+        **SETUP_READ,
         "AgencyModelView": READ,
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
@@ -86,7 +104,7 @@ ROLE_PERMISSIONS = {
     },
     # A district runs the whole round for its own communes.
     Role.DISTRICT_ORGANISER: {
-        **dict.fromkeys(SETUP_VIEWS, READ),
+        **SETUP_READ,
         "PhaseModelView": WRITE,
         "AgencyModelView": EDIT,
         "MyAgencyView": EDIT,
@@ -98,7 +116,7 @@ ROLE_PERMISSIONS = {
     },
     # Read-only access to everything, e.g. for the city's leadership or auditors.
     Role.VIEWER: {
-        **dict.fromkeys(SETUP_VIEWS, READ),
+        **SETUP_READ,
         "AgencyModelView": READ,
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
@@ -111,7 +129,7 @@ ROLE_PERMISSIONS = {
 
 def permission_pairs(role):
     """Return the (permission, view) pairs a role holds, menus included."""
-    from ..views import menu_names, view_class_by_name
+    from ..views import LINKS, menu_names, view_class_by_name
 
     pairs = set(SELF_SERVICE)
     for view_name, permission_names in ROLE_PERMISSIONS[role].items():
@@ -123,6 +141,9 @@ def permission_pairs(role):
         if "can_list" in permission_names:
             for menu in menu_names(view_class_by_name(view_name)):
                 pairs.add(("menu_access", menu))
+    for name, _label, _endpoint, _icon, (category, *_rest), needed in LINKS:
+        if needed in pairs:
+            pairs.update({("menu_access", name), ("menu_access", category)})
     return pairs
 
 

@@ -17,7 +17,14 @@ Rule types, as the real index sets use them (dti-facts §3.4):
 """
 
 import json
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    ROUND_HALF_UP,
+    Decimal,
+    InvalidOperation,
+    localcontext,
+)
 
 from flask_babel import lazy_gettext as _l
 
@@ -76,7 +83,18 @@ def points(value):
         raise RuleError(_l("%(value)s is not a number.", value=value)) from error
     if not number.is_finite():
         raise RuleError(_l("%(value)s is not a number.", value=value))
-    return number.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+    try:
+        return number.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+    except InvalidOperation as error:
+        raise RuleError(_l("%(value)s is not a number.", value=value)) from error
+
+
+def _share(part, whole, maximum):
+    """Return part / whole × maximum, dividing last so that 5/24 × 3 is 0.625."""
+    with localcontext() as context:
+        # Figures may be huge; the product must not overflow before the division.
+        context.Emax, context.Emin = MAX_EMAX, MIN_EMIN
+        return part * maximum / whole
 
 
 def _cap(value, maximum):
@@ -129,18 +147,34 @@ def parse_params(rule_type, text):
         label = label.strip()
         if rule_type == "count":
             label = _whole(label, _l("threshold"))
-        entries.append([label, float(points(value.strip()))])
+        # A decimal comma is how Vietnamese spreadsheets write 7,5.
+        entries.append([label, float(points(value.strip().replace(",", ".")))])
     return {key: entries}
 
 
 def format_params(rule_type, params):
-    """Write parameters back as the spreadsheet cell `parse_params` reads."""
-    key = _LISTED.get(rule_type)
+    """Write parameters back as the spreadsheet cell `parse_params` reads.
+
+    Without a rule type the list key of the parameters decides the layout.
+    """
     if not params:
         return ""
-    if key is None or set(params) != {key}:
+    key = _LISTED.get(rule_type)
+    if not rule_type and len(params) == 1 and next(iter(params)) in _LISTED.values():
+        key = next(iter(params))
+    if key is None or set(params) != {key} or not _plainly_listed(params[key]):
         return json.dumps(params, ensure_ascii=False, sort_keys=True)
     return "; ".join(f"{label}={_plain(value)}" for label, value in params[key])
+
+
+def _plainly_listed(entries):
+    """Tell whether "label=points; …" can carry these entries back unchanged."""
+    labels = [str(label) for label, _value in entries]
+    return (
+        bool(labels)
+        and not labels[0].startswith("{")
+        and not any(";" in label or label != label.strip() for label in labels)
+    )
 
 
 def _plain(value):
@@ -360,7 +394,7 @@ def score(rule_type, params, maximum, figures):
                     b=denominator,
                 )
             )
-        return _cap(numerator / denominator * maximum, maximum)
+        return _cap(_share(numerator, denominator, maximum), maximum)
 
     if rule_type == "parts":
         achieved = figures.get("parts") or []
@@ -419,5 +453,6 @@ def score_relative(maximum, values):
     if best <= 0:
         return {key: Decimal("0.00") for key in numbers}
     return {
-        key: _cap(value / best * maximum, maximum) for key, value in numbers.items()
+        key: _cap(_share(value, best, maximum), maximum)
+        for key, value in numbers.items()
     }

@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
+from ..models import IndicatorKind
 from .exceptions import DomainError
 
 
@@ -64,3 +65,48 @@ def check_index_set(index_set):
 
     if index_set.max_points is not None and index_set.max_points <= 0:
         raise DomainError(_l("An index set must be worth more than 0 points."))
+
+
+def check_indicator(indicator):
+    """Refuse an indicator that does not fit its set's tree or year."""
+    index_set = indicator.index_set
+    parent = indicator.parent
+    kind = indicator.kind
+    if index_set is None:
+        raise DomainError(_l("Choose the index set of the indicator."))
+
+    if parent is not None and parent.index_set_id != index_set.id:
+        raise DomainError(
+            _l(
+                "The parent of %(code)s belongs to another index set.",
+                code=indicator.code,
+            )
+        )
+    expected_parent = {
+        IndicatorKind.PILLAR: None,
+        IndicatorKind.MAIN: IndicatorKind.PILLAR,
+        IndicatorKind.COMPONENT: IndicatorKind.MAIN,
+    }[IndicatorKind(kind)]
+    if (parent.kind if parent else None) != expected_parent:
+        raise DomainError(
+            _l(
+                "%(code)s does not fit under that parent: pillars have none, main "
+                "indicators sit under a pillar, components under a main indicator.",
+                code=indicator.code,
+            )
+        )
+
+    field = indicator.field
+    if field is not None and field.year_id != index_set.year_id:
+        raise DomainError(
+            _l("Field %(field)s belongs to another year.", field=field.code)
+        )
+    if kind != IndicatorKind.COMPONENT and (field is not None or indicator.rule_type):
+        raise DomainError(
+            _l(
+                "Only components carry a scoring rule and a field (%(code)s).",
+                code=indicator.code,
+            )
+        )
+    if indicator.max_points is not None and indicator.max_points < 0:
+        raise DomainError(_l("The maximum points cannot be negative."))

@@ -78,6 +78,28 @@ MENU = [
 ]
 
 
+# Menu links to custom pages: (menu name, label, endpoint, icon, category, the
+# permission the page needs); a role sees the link when it holds that permission.
+LINKS = [
+    (
+        "Import index set",
+        _l("Import an index set"),
+        "IndexSetModelView.import_set",
+        "fa-file-import",
+        INDEXES,
+        ("can_import_set", "IndexSetModelView"),
+    ),
+    (
+        "Compare years",
+        _l("Compare years"),
+        "AssessmentYearModelView.compare",
+        "fa-code-compare",
+        INDEXES,
+        ("can_compare", "AssessmentYearModelView"),
+    ),
+]
+
+
 def register_views(appbuilder):
     """Add every console screen to FAB, in menu order."""
     for view, name, label, icon, (category, category_label, category_icon) in MENU:
@@ -89,6 +111,15 @@ def register_views(appbuilder):
             category=category,
             category_label=category_label,
             category_icon=category_icon,
+        )
+    for name, label, endpoint, icon, (category, category_label, _icon), _need in LINKS:
+        appbuilder.add_link(
+            name,
+            href=endpoint,
+            label=label,
+            icon=icon,
+            category=category,
+            category_label=category_label,
         )
 
 

@@ -24,7 +24,7 @@ from ..services import activity, permissions
 from ..services.csv_export import stream_csv
 from ..services.exceptions import DomainError
 from .fields import DateField, DateTimeField, date_validators
-from .formatting import format_date, format_datetime
+from .formatting import blank_if_none, format_date, format_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -121,16 +121,19 @@ class DtiModelView(ModelView):
             setattr(self, attribute, extra)
 
     def _date_formatters(self):
-        """Show dates as dd/mm/yyyy wherever FAB renders a column."""
+        """Show dates as dd/mm/yyyy and empty values as blanks, not "None"."""
         formatters = dict(self.formatters_columns or {})
-        table = self.datamodel.obj.__table__
-        for column in table.columns:
+        for column in self.datamodel.obj.__table__.columns:
             if column.key in formatters:
                 continue
             if isinstance(column.type, DateTime):
                 formatters[column.key] = format_datetime
             elif isinstance(column.type, Date):
                 formatters[column.key] = format_date
+            elif column.nullable:
+                formatters[column.key] = blank_if_none
+        for relation in self.datamodel.obj.__mapper__.relationships:
+            formatters.setdefault(relation.key, blank_if_none)
         self.formatters_columns = formatters
 
     # --- Lists ------------------------------------------------------------

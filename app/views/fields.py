@@ -6,6 +6,8 @@ from wtforms import fields
 from wtforms import validators as checks
 from wtforms.widgets import html_params
 
+from ..services.scoring import format_params
+
 DATE_FORMAT = "%d/%m/%Y"
 DATETIME_FORMAT = "%d/%m/%Y %H:%M"
 
@@ -70,3 +72,17 @@ def date_validators(nullable):
     if nullable:
         return [checks.Optional()]
     return [checks.InputRequired()]
+
+
+class RuleParamsField(fields.StringField):
+    """Rule parameters typed the spreadsheet way: "label=points; label=points".
+
+    The text is parsed against the chosen rule when the indicator is saved.
+    """
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if isinstance(self.data, dict):
+            return format_params("", self.data)
+        return self.data or ""

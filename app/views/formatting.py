@@ -24,3 +24,8 @@ def format_points(value):
     value = Decimal(value)
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return text.replace(".", ",")
+
+
+def blank_if_none(value):
+    """Show an empty value as nothing rather than the word None."""
+    return "" if value is None else value

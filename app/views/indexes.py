@@ -1,14 +1,43 @@
 """Screens over assessment years, phase calendars, fields and index sets."""
 
+import secrets
+from pathlib import Path
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_appbuilder import action, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField
+from sqlalchemy import select
+from wtforms import SelectChoice, SelectField
 
 from .. import labels
-from ..models import AssessmentYear, Field, IndexSet, Indicator, Phase
-from ..services import setup
+from ..extensions import db
+from ..models import (
+    AgencyLevel,
+    AssessmentYear,
+    DepartmentGroup,
+    Field,
+    IndexSet,
+    Indicator,
+    IndicatorKind,
+    Phase,
+)
+from ..services import index_io, index_tree, scoring, setup, years
+from ..services.exceptions import DomainError
 from .base import DtiModelView
+from .fields import RuleParamsField
 from .formatting import format_points
+from .forms import CompareForm, ConfirmImportForm, ImportForm, NewYearForm, ReasonForm
 
 
 def _label_of(mapping):
@@ -63,12 +92,118 @@ class AssessmentYearModelView(DtiModelView):
         "status": SelectField(_l("State"), choices=labels.choices(labels.YEAR_STATUS))
     }
 
+    base_permissions = [
+        *DtiModelView.base_permissions,
+        "open_round",
+        "can_new_year",
+        "can_compare",
+    ]
+
     def pre_add(self, item):
         setup.check_year(item)
 
     def pre_update(self, item):
         setup.check_year(item)
         super().pre_update(item)
+
+    @action(
+        "open_round",
+        _l("Open the self-assessment"),
+        _l(
+            "Check every index set of this year and open a dossier for every active "
+            "agency?"
+        ),
+        "fa-play",
+        multiple=False,
+    )
+    def open_round(self, item):
+        """Open the year's round once every index set checks out."""
+        try:
+            opened = years.open_round(item)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error.message), "danger")
+            for problem in error.errors[:20]:
+                flash(problem, "warning")
+        else:
+            flash(
+                str(
+                    _l(
+                        "Year %(year)s is open: %(count)s dossiers created.",
+                        year=item.year,
+                        count=opened,
+                    )
+                ),
+                "success",
+            )
+        return redirect(url_for(".show", pk=item.id))
+
+    @expose("/new-year/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def new_year(self, pk):
+        """Copy a year into a new draft: sets, fields, appraisers, calendar."""
+        source = self.datamodel.get(pk, self._base_filters)
+        if source is None:
+            abort(404)
+        form = NewYearForm()
+        if request.method == "GET":
+            form.year.data = source.year + 1
+        if form.validate_on_submit():
+            try:
+                target = years.clone_year(
+                    source, form.year.data, form.name.data or None
+                )
+            except DomainError as error:
+                db.session.rollback()
+                flash(str(error.message), "danger")
+            else:
+                flash(
+                    str(
+                        _l(
+                            "Year %(year)s created as a draft from %(source)s.",
+                            year=target.year,
+                            source=source.year,
+                        )
+                    ),
+                    "success",
+                )
+                return redirect(url_for(".show", pk=target.id))
+        return self.render_template(
+            "dti/year/new_year.html", form=form, source=source, title=self.show_title
+        )
+
+    @expose("/compare/")
+    @has_access
+    def compare(self):
+        """Show what differs between two years' index sets."""
+        all_years = (
+            db.session.execute(
+                select(AssessmentYear).order_by(AssessmentYear.year.desc())
+            )
+            .scalars()
+            .all()
+        )
+        form = CompareForm(request.args)
+        options = [(year.id, str(year.year)) for year in all_years]
+        form.old.choices = options
+        form.new.choices = options
+        comparison = None
+        old = db.session.get(AssessmentYear, form.old.data) if form.old.data else None
+        new = db.session.get(AssessmentYear, form.new.data) if form.new.data else None
+        if old is None and len(all_years) >= 2:
+            old, new = all_years[1], all_years[0]
+            form.old.data, form.new.data = old.id, new.id
+        if old is not None and new is not None:
+            comparison = years.compare_years(old, new)
+        return self.render_template(
+            "dti/year/compare.html",
+            form=form,
+            old=old,
+            new=new,
+            comparison=comparison,
+            change_labels=years.CHANGE_LABELS,
+            title=_l("Compare index sets"),
+        )
 
 
 class PhaseModelView(DtiModelView):
@@ -233,13 +368,266 @@ class IndexSetModelView(DtiModelView):
         ),
     }
     formatters_columns = {"max_points": format_points}
+    show_template = "dti/index_set/show.html"
+    base_permissions = [
+        *DtiModelView.base_permissions,
+        "can_export",
+        "can_import_set",
+        "can_new_version",
+        "can_close_version",
+    ]
 
     def pre_add(self, item):
         setup.check_index_set(item)
 
     def pre_update(self, item):
         setup.check_index_set(item)
+        years.check_editable(item)
         super().pre_update(item)
+
+    def pre_delete(self, item):
+        years.check_editable(item)
+        index_io.check_replaceable(item)
+        super().pre_delete(item)
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        """The set as a tree, with its totals and every problem found in it."""
+        index_set = self.datamodel.get(pk, self._base_filters)
+        if index_set is None:
+            abort(404)
+        widgets = self._show(pk)
+        problems = index_tree.problems_of_set(index_set)
+        by_code = {}
+        for problem in problems:
+            by_code.setdefault(problem.row, []).append(problem)
+        return self.render_template(
+            self.show_template,
+            pk=pk,
+            title=self.show_title,
+            widgets=widgets,
+            related_views=self._related_views,
+            index_set=index_set,
+            problems=problems,
+            problems_by_row=by_code,
+            frozen=years.is_frozen(index_set),
+            rule_names=scoring.RULE_NAMES,
+            kinds=IndicatorKind,
+        )
+
+    @expose("/export/<int:pk>/<fmt>")
+    @has_access
+    def export(self, pk, fmt):
+        """Download the set in the annex layout, as CSV or XLSX."""
+        index_set = self.datamodel.get(pk, self._base_filters)
+        if index_set is None or fmt not in ("csv", "xlsx"):
+            abort(404)
+        name = f"bo-chi-so-{index_set.year.year}-{index_set.level.code}"
+        if index_set.group:
+            name += f"-{index_set.group.code}"
+        if fmt == "csv":
+            body = index_io.export_csv(index_set).encode("utf-8")
+            mimetype = "text/csv"
+        else:
+            body = index_io.export_xlsx(index_set)
+            mimetype = (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+        return Response(
+            body,
+            mimetype=mimetype,
+            headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+        )
+
+    @expose("/new-version/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def new_version(self, pk):
+        """Open a new version of a frozen set, with the reason for it."""
+        index_set = self.datamodel.get(pk, self._base_filters)
+        if index_set is None:
+            abort(404)
+        form = ReasonForm()
+        if form.validate_on_submit():
+            try:
+                years.open_version(index_set, form.reason.data)
+            except DomainError as error:
+                db.session.rollback()
+                flash(str(error.message), "danger")
+            else:
+                flash(
+                    str(
+                        _l(
+                            "Version %(version)s opened: the set may now be changed.",
+                            version=index_set.version,
+                        )
+                    ),
+                    "success",
+                )
+                return redirect(url_for(".show", pk=index_set.id))
+        return self.render_template(
+            "dti/index_set/version.html",
+            form=form,
+            index_set=index_set,
+            title=_l("New version of an index set"),
+        )
+
+    @expose("/close-version/<int:pk>", methods=["POST"])
+    @has_access
+    def close_version(self, pk):
+        """Freeze the set again once it checks out."""
+        index_set = self.datamodel.get(pk, self._base_filters)
+        if index_set is None:
+            abort(404)
+        try:
+            changes = years.close_version(index_set)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error.message), "danger")
+            for problem in error.errors[:20]:
+                flash(problem, "warning")
+        else:
+            flash(
+                str(
+                    _l(
+                        "Version %(version)s closed with %(count)s changes.",
+                        version=index_set.version,
+                        count=len(changes),
+                    )
+                ),
+                "success",
+            )
+        return redirect(url_for(".show", pk=index_set.id))
+
+    @expose("/import/", methods=["GET", "POST"])
+    @has_access
+    def import_set(self):
+        """Upload a set, see every problem or a preview, then confirm."""
+        form = ImportForm()
+        self._fill_import_choices(form)
+        confirm = ConfirmImportForm()
+        result = pending = None
+
+        if request.method == "POST" and "token" in request.form:
+            return self._confirm_import(confirm)
+
+        if form.validate_on_submit():
+            upload = form.file.data
+            data = upload.read()
+            try:
+                year = db.session.get(AssessmentYear, int(form.year.data))
+                result = index_io.import_index_set(
+                    data,
+                    upload.filename or "upload.csv",
+                    year.year,
+                    form.level.data,
+                    form.group.data or None,
+                    dry_run=True,
+                )
+            except DomainError as error:
+                db.session.rollback()
+                flash(str(error.message), "danger")
+            else:
+                if result.ok:
+                    pending = self._keep_upload(data, upload.filename, form, year)
+                    confirm.token.data = pending["token"]
+        return self.render_template(
+            "dti/index_set/import.html",
+            form=form,
+            confirm=confirm,
+            result=result,
+            pending=pending,
+            kinds=IndicatorKind,
+            title=_l("Import an index set"),
+        )
+
+    def _fill_import_choices(self, form):
+        form.year.choices = [
+            (str(year.id), str(year.year))
+            for year in db.session.execute(
+                select(AssessmentYear).order_by(AssessmentYear.year.desc())
+            ).scalars()
+        ]
+        form.level.choices = [
+            (level.code, level.name)
+            for level in db.session.execute(
+                select(AgencyLevel).order_by(AgencyLevel.rank)
+            ).scalars()
+        ]
+        form.group.choices = [("", "–")] + [
+            (group.code, str(group))
+            for group in db.session.execute(
+                select(DepartmentGroup).order_by(DepartmentGroup.code)
+            ).scalars()
+        ]
+
+    def _imports_dir(self):
+        folder = Path(current_app.instance_path) / "imports"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _keep_upload(self, data, filename, form, year):
+        """Keep a previewed file until it is confirmed, bound to this session."""
+        token = secrets.token_urlsafe(16)
+        (self._imports_dir() / token).write_bytes(data)
+        pending = {
+            "token": token,
+            "filename": filename or "upload.csv",
+            "year": year.year,
+            "level": form.level.data,
+            "group": form.group.data or None,
+            "name": form.name.data or None,
+            "source": form.source.data or None,
+        }
+        session["dti_import"] = pending
+        return pending
+
+    def _confirm_import(self, confirm):
+        pending = session.get("dti_import")
+        if not confirm.validate_on_submit() or not pending:
+            abort(400)
+        if pending["token"] != confirm.token.data:
+            abort(400)
+
+        path = self._imports_dir() / pending["token"]
+        if not path.exists():
+            flash(str(_l("The previewed file has expired; upload it again.")), "danger")
+            return redirect(url_for(".import_set"))
+        try:
+            result = index_io.import_index_set(
+                path.read_bytes(),
+                pending["filename"],
+                pending["year"],
+                pending["level"],
+                pending["group"],
+                name=pending["name"],
+                source=pending["source"],
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error.message), "danger")
+            return redirect(url_for(".import_set"))
+        finally:
+            path.unlink(missing_ok=True)
+            session.pop("dti_import", None)
+
+        if not result.ok:
+            flash(str(_l("The file has problems; nothing was imported.")), "danger")
+            return redirect(url_for(".import_set"))
+        flash(
+            str(
+                _l(
+                    "Index set imported: %(count)s components, %(total)s points.",
+                    count=len(result.components),
+                    total=format_points(result.total),
+                )
+            ),
+            "success",
+        )
+        target = index_io.find_set(
+            *index_io.find_target(pending["year"], pending["level"], pending["group"])
+        )
+        return redirect(url_for(".show", pk=target.id))
 
 
 class IndicatorModelView(DtiModelView):
@@ -284,13 +672,13 @@ class IndicatorModelView(DtiModelView):
         "field",
         "evidence_required",
         "rule_type",
+        "rule_params",
         "method_text",
         "evidence_text",
         "data_source",
         "verifying_unit",
     ]
     edit_columns = add_columns
-    show_columns = [*add_columns, "rule_params"]
     label_columns = {
         "index_set": _l("Index set"),
         "index_set.name": _l("Index set"),
@@ -328,10 +716,66 @@ class IndicatorModelView(DtiModelView):
         "kind": _label_of(labels.INDICATOR_KIND),
         "max_points": format_points,
     }
-    export_formatters = {"kind": _label_of(labels.INDICATOR_KIND)}
+    export_formatters = {
+        "kind": _label_of(labels.INDICATOR_KIND),
+        "rule_params": lambda params: scoring.format_params("", params),
+    }
     add_form_extra_fields = {
         "kind": SelectField(
             _l("Tier"), choices=labels.choices(labels.INDICATOR_KIND), coerce=int
-        )
+        ),
+        "rule_type": SelectField(
+            _l("Scoring rule"),
+            choices=[SelectChoice("", "–")]
+            + [SelectChoice(code, words) for code, words in scoring.RULE_NAMES.items()],
+            description=_l("Components only. How the agency's figures become points."),
+        ),
+        "rule_params": RuleParamsField(
+            _l("Rule parameters"),
+            description=_l(
+                "For a choice or sum of parts: label=points; label=points. For count "
+                "thresholds: count=points from the highest down, e.g. 4=20; 3=15."
+            ),
+        ),
     }
     edit_form_extra_fields = add_form_extra_fields
+
+    def pre_add(self, item):
+        self._check(item)
+
+    def post_add(self, item):
+        years.component_added(item)
+        super().post_add(item)
+
+    def pre_update(self, item):
+        self._check(item)
+        super().pre_update(item)
+
+    def pre_delete(self, item):
+        years.check_editable(item.index_set)
+        years.check_component_removable(item)
+        super().pre_delete(item)
+
+    def _check(self, item):
+        """Check the indicator's place in its set and its rule before saving."""
+        years.check_editable(item.index_set)
+        setup.check_indicator(item)
+        if isinstance(item.rule_params, str):
+            item.rule_params = scoring.parse_params(item.rule_type, item.rule_params)
+        item.rule_type = item.rule_type or None
+        if item.kind == IndicatorKind.COMPONENT and item.rule_type:
+            try:
+                item.rule_params = (
+                    scoring.check_params(
+                        item.rule_type, item.rule_params, item.max_points
+                    )
+                    or None
+                )
+            except scoring.RuleError as error:
+                raise DomainError(
+                    _l(
+                        "Indicator %(code)s: %(message)s",
+                        code=item.code,
+                        message=error.message,
+                    )
+                ) from error
