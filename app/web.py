@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import labels
 from .extensions import db
+from .models import SubmissionStatus
 from .services.exceptions import DomainError
 from .views.formatting import format_date, format_datetime, format_points
 
@@ -114,4 +115,5 @@ def init_app(app):
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["points"] = format_points
     app.jinja_env.globals["labels"] = labels
+    app.jinja_env.globals["SubmissionStatus"] = SubmissionStatus
     app.jinja_env.globals["label"] = labels.label

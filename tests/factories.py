@@ -5,6 +5,7 @@ import io
 import re
 from hashlib import sha256
 
+from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
 from app.extensions import db
@@ -85,3 +86,14 @@ def csv_rows(response):
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text[1:])))
+
+
+def make_pdf(pages=1, text="Báo cáo chuyển đổi số"):
+    """Return a small text PDF drawn by reportlab."""
+    buffer = io.BytesIO()
+    drawing = canvas.Canvas(buffer)
+    for number in range(pages):
+        drawing.drawString(72, 720, f"{text} – trang {number + 1}")
+        drawing.showPage()
+    drawing.save()
+    return buffer.getvalue()

@@ -49,7 +49,6 @@ def frozen_clock(monkeypatch):
 
     def _freeze(moment):
         monkeypatch.setattr(clock, "now", lambda: moment)
-        monkeypatch.setattr(years, "now", lambda: moment)
 
     return _freeze
 

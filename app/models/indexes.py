@@ -128,6 +128,27 @@ class Phase(TrackedMixin, Model):
         return f"{self.year} – {PhaseKind(self.kind).name}"
 
 
+class PhaseExtension(TrackedMixin, Model):
+    """One agency's later deadline for one phase, granted with a reason."""
+
+    __tablename__ = "phase_extension"
+    __table_args__ = (
+        UniqueConstraint("year_id", "kind", "agency_id", name="uq_phase_extension"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    year_id = Column(Integer, ForeignKey("assessment_year.id"), nullable=False)
+    year = relationship(AssessmentYear)
+    kind = Column(Integer, nullable=False)
+    agency_id = Column(Integer, ForeignKey("agency.id"), nullable=False, index=True)
+    agency = relationship(Agency)
+    closes_at = Column(DateTime, nullable=False)
+    reason = Column(Text, nullable=False)
+
+    def __str__(self):
+        return f"{self.agency} – {PhaseKind(self.kind).name}"
+
+
 field_appraiser = Table(
     "field_appraiser",
     Model.metadata,

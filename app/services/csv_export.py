@@ -16,7 +16,7 @@ from sqlalchemy import asc, desc, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from .clock import now
+from . import clock
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def stream_csv(query, model, columns, labels, filename, formatters=None, order=N
     statement = build_select(model, columns, order or ("", ""))
     statement = statement.where(model.id.in_(select(ids.c.id)))
     formatters = formatters or {}
-    stamp = now().strftime("%Y%m%d-%H%M")
+    stamp = clock.now().strftime("%Y%m%d-%H%M")
 
     def generate():
         buffer = io.StringIO()

@@ -3,9 +3,8 @@
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import AssessmentYear, Phase, Submission, YearStatus
-from . import permissions
-from .clock import now
+from ..models import AssessmentYear, Phase, PhaseKind, Submission, YearStatus
+from . import calendar, clock, permissions
 
 
 def current_year():
@@ -32,7 +31,7 @@ def current_phase(year, district_id=None):
     """Return the phase of a year's city calendar open at this moment, or None."""
     if year is None:
         return None
-    moment = now()
+    moment = clock.now()
     if district_id is None:
         calendar = Phase.district_id.is_(None)
     else:
@@ -64,12 +63,30 @@ def status_counts(user, year):
     return dict(db.session.execute(statement).all())
 
 
+def own_submission(user, year):
+    """Return the dossier of the user's agency for a year, or None."""
+    if user is None or year is None or getattr(user, "agency_id", None) is None:
+        return None
+    return db.session.execute(
+        select(Submission).where(
+            Submission.agency_id == user.agency_id, Submission.year_id == year.id
+        )
+    ).scalar()
+
+
 def home(user):
     """Return the template context of the home page."""
     year = current_year()
+    own = own_submission(user, year)
     return {
         "year": year,
         "phase": current_phase(year),
         "counts": status_counts(user, year),
-        "now": now(),
+        "own": own,
+        "own_window": (
+            calendar.window(year, PhaseKind.SELF_ASSESSMENT, own.agency)
+            if own
+            else None
+        ),
+        "now": clock.now(),
     }

@@ -32,3 +32,7 @@ class Conflict(DomainError):
     """Someone else changed the record since the user loaded it."""
 
     status_code = 409
+
+
+class EvidenceError(DomainError):
+    """An evidence file was refused, or could not be checked."""

@@ -17,12 +17,14 @@ from ..models import (
     Answer,
     AppraisalNote,
     Evidence,
+    PhaseKind,
     Submission,
     SubmissionStatus,
     answer_evidence,
     field_appraiser,
 )
 from ..models.indexes import Indicator
+from . import calendar
 
 
 class Role(enum.StrEnum):
@@ -242,6 +244,19 @@ def can_see(user, obj):
 
 
 # --- Record-level decisions, in pairs -------------------------------------
+#
+# why_not_* returns the reason a user may not act (shown as the message), or None;
+# can_* answers the same question for menus and buttons.
+
+
+def _own_agency(user, submission, *roles):
+    return has_role(user, *roles) and user.agency_id == submission.agency_id
+
+
+def _self_assessment_closed(submission):
+    return calendar.why_closed(
+        submission.year, PhaseKind.SELF_ASSESSMENT, submission.agency
+    )
 
 
 def why_not_edit_submission(user, submission):
@@ -251,8 +266,8 @@ def why_not_edit_submission(user, submission):
 
     # The organiser's staff may correct any dossier that is still with its agency.
     city_staff = has_role(user, Role.ADMIN, Role.ORGANISER)
-    own = has_role(user, Role.SPECIALIST) and user.agency_id == submission.agency_id
-    if not (city_staff or own):
+    # Otherwise only the agency's own specialist enters figures.
+    if not (city_staff or _own_agency(user, submission, Role.SPECIALIST)):
         return _l(
             "Only the specialist of %(agency)s may change submission #%(id)s.",
             agency=submission.agency.name,
@@ -264,9 +279,85 @@ def why_not_edit_submission(user, submission):
         return _l(
             "Submission #%(id)s has been submitted and is locked.", id=submission.id
         )
+
+    # Agencies work only inside their self-assessment window (extension included).
+    if not city_staff:
+        return _self_assessment_closed(submission)
     return None
 
 
 def can_edit_submission(user, submission):
     """Tell whether the user may change a submission's figures."""
     return why_not_edit_submission(user, submission) is None
+
+
+def why_not_submit(user, submission):
+    """Return why the user may not send the dossier to the unit approver."""
+    if user is None or not _own_agency(user, submission, Role.SPECIALIST):
+        return _l(
+            "Only the specialist of %(agency)s may submit submission #%(id)s.",
+            agency=submission.agency.name,
+            id=submission.id,
+        )
+    # Only a draft or a returned dossier can be submitted.
+    if submission.status not in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED):
+        return _l(
+            "Submission #%(id)s is not a draft and cannot be submitted.",
+            id=submission.id,
+        )
+    return _self_assessment_closed(submission)
+
+
+def can_submit(user, submission):
+    return why_not_submit(user, submission) is None
+
+
+def why_not_approve(user, submission):
+    """Return why the user may not sign the self-assessment off."""
+    if user is None or not _own_agency(user, submission, Role.APPROVER):
+        return _l(
+            "Only the unit approver of %(agency)s may approve submission #%(id)s.",
+            agency=submission.agency.name,
+            id=submission.id,
+        )
+    # The approver signs what the specialist submitted, nothing else.
+    if submission.status != SubmissionStatus.SUBMITTED:
+        return _l("Submission #%(id)s is not waiting for approval.", id=submission.id)
+    return _self_assessment_closed(submission)
+
+
+def can_approve(user, submission):
+    return why_not_approve(user, submission) is None
+
+
+def why_not_return(user, submission):
+    """Return why the user may not send the dossier back to its specialist."""
+    if user is None:
+        return _l("Log in to return submission #%(id)s.", id=submission.id)
+    # The unit approver returns what it was asked to sign.
+    if _own_agency(user, submission, Role.APPROVER):
+        if submission.status != SubmissionStatus.SUBMITTED:
+            return _l(
+                "Submission #%(id)s is not waiting for approval.", id=submission.id
+            )
+        return None
+    # The organiser may send back a signed dossier before appraisal starts.
+    if has_role(user, Role.ADMIN, Role.ORGANISER):
+        if submission.status not in (
+            SubmissionStatus.SUBMITTED,
+            SubmissionStatus.APPROVED,
+        ):
+            return _l(
+                "Submission #%(id)s can no longer be returned: appraisal has started.",
+                id=submission.id,
+            )
+        return None
+    return _l(
+        "Only the unit approver of %(agency)s may return submission #%(id)s.",
+        agency=submission.agency.name,
+        id=submission.id,
+    )
+
+
+def can_return(user, submission):
+    return why_not_return(user, submission) is None

@@ -44,6 +44,26 @@ SETUP_EXTRAS = {
 }
 SETUP_READ = {**dict.fromkeys(SETUP_VIEWS, READ), **SETUP_EXTRAS}
 
+# The self-assessment screen: reading it, and each step of the workflow.
+SELF_READ = ("can_page", "can_download")
+SELF_SPECIALIST = (
+    "can_index",
+    *SELF_READ,
+    "can_save",
+    "can_submit",
+    "can_upload",
+    "can_remove_evidence",
+)
+SELF_APPROVER = ("can_index", *SELF_READ, "can_approve", "can_send_back")
+SELF_ORGANISER = (
+    "can_index",
+    *SELF_READ,
+    "can_save",
+    "can_send_back",
+    "can_upload",
+    "can_remove_evidence",
+)
+
 ROLE_PERMISSIONS = {
     # The Department of Information and Communications' staff run the round.
     Role.ORGANISER: {
@@ -71,11 +91,13 @@ ROLE_PERMISSIONS = {
         "EvidenceModelView": (*READ, "can_edit", "can_delete"),
         "AppraisalNoteModelView": WRITE,
         "ActivityLogModelView": READ,
+        "SelfAssessmentView": SELF_ORGANISER,
     },
     # An agency's specialist enters figures and evidence.
     Role.SPECIALIST: {
         **SETUP_READ,
         "MyAgencyView": EDIT,
+        "SelfAssessmentView": SELF_SPECIALIST,
         "SubmissionModelView": READ,
         "AnswerModelView": EDIT,
         "EvidenceModelView": (*READ, "can_edit", "can_delete"),
@@ -86,6 +108,7 @@ ROLE_PERMISSIONS = {
     Role.APPROVER: {
         **SETUP_READ,
         "MyAgencyView": READ,
+        "SelfAssessmentView": SELF_APPROVER,
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
         "EvidenceModelView": READ,
@@ -96,6 +119,7 @@ ROLE_PERMISSIONS = {
     Role.APPRAISER: {
         **SETUP_READ,
         "AgencyModelView": READ,
+        "SelfAssessmentView": SELF_READ,
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
         "EvidenceModelView": READ,
@@ -108,6 +132,7 @@ ROLE_PERMISSIONS = {
         "PhaseModelView": WRITE,
         "AgencyModelView": EDIT,
         "MyAgencyView": EDIT,
+        "SelfAssessmentView": SELF_READ,
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
         "EvidenceModelView": READ,
@@ -118,6 +143,7 @@ ROLE_PERMISSIONS = {
     Role.VIEWER: {
         **SETUP_READ,
         "AgencyModelView": READ,
+        "SelfAssessmentView": SELF_READ,
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
         "EvidenceModelView": READ,
@@ -138,7 +164,7 @@ def permission_pairs(role):
             if permission_name not in offered:
                 raise ValueError(f"{view_name} offers no {permission_name} ({role})")
             pairs.add((permission_name, view_name))
-        if "can_list" in permission_names:
+        if {"can_list", "can_index"} & set(permission_names):
             for menu in menu_names(view_class_by_name(view_name)):
                 pairs.add(("menu_access", menu))
     for name, _label, _endpoint, _icon, (category, *_rest), needed in LINKS:
@@ -153,7 +179,35 @@ def sync_permissions():
     # FAB hands each new permission to Admin and fails silently if it is missing.
     appbuilder.sm.add_role(appbuilder.sm.auth_role_admin)
     appbuilder.sm.add_role(appbuilder.sm.auth_role_public)
+    _prune_stale_permissions(appbuilder)
     appbuilder.add_permissions(update_perms=True)
+
+
+def _prune_stale_permissions(appbuilder):
+    """Drop permissions a view no longer offers (a renamed action, say).
+
+    FAB refuses to delete them while a role holds them, so they are taken
+    from every role first.
+    """
+    sm = appbuilder.sm
+    for baseview in appbuilder.baseviews:
+        offered = set(baseview.base_permissions or [])
+        view_menu = sm.find_view_menu(baseview.class_permission_name)
+        if view_menu is None or not offered:
+            continue
+        for permission_view in sm.find_permissions_view_menu(view_menu):
+            if permission_view.permission.name in offered:
+                continue
+            for role in sm.get_all_roles():
+                if permission_view in role.permissions:
+                    role.permissions.remove(permission_view)
+            sm.session.delete(permission_view)
+            logger.info(
+                "stale permission %s on %s removed",
+                permission_view.permission.name,
+                view_menu.name,
+            )
+    sm.session.commit()
 
 
 def sync_roles():

@@ -28,8 +28,7 @@ from ..models import (
     SubmissionStatus,
     YearStatus,
 )
-from . import accounts, answers, index_io
-from .clock import now
+from . import accounts, answers, clock, evidence, index_io
 from .exceptions import DomainError
 
 logger = logging.getLogger(__name__)
@@ -72,7 +71,7 @@ def has_data():
 
 def current_round_year(today=None):
     """Return the year the demo's current round assesses: last calendar year."""
-    return (today or now()).year - 1
+    return (today or clock.now()).year - 1
 
 
 # --- Reference data ----------------------------------------------------------------
@@ -145,7 +144,7 @@ def _load_agencies():
 
 
 def _load_years():
-    today = now()
+    today = clock.now()
     years = []
     for spec in _json("years.json")["years"]:
         current = spec["year"] == "current"
@@ -291,6 +290,7 @@ def _load_demo_round(year):
         submission = answers.open_submission(agency, year)
         stage = stages.get(agency.code)
         if stage:
+            _attach_demo_evidence(submission)
             _fill_demo_answers(submission, stage)
             _move_to_stage(submission, stage, organiser)
         opened += 1
@@ -310,7 +310,9 @@ def _fill_demo_answers(submission, stage):
         answer.figures = demo_figures(indicator, chance)
         if indicator.rule_type != "relative":
             answer.self_score = answers.score_answer(indicator, answer.figures)
-        if chance.random() < 0.3:
+        # A dossier past the draft explains every figure its files do not back.
+        needs_words = stage != "draft_partial" and not answer.evidence
+        if needs_words or chance.random() < 0.3:
             answer.explanation = (
                 "Số liệu tổng hợp từ báo cáo chuyển đổi số năm của đơn vị; "
                 "đơn vị chịu trách nhiệm về tính chính xác."
@@ -351,8 +353,69 @@ def demo_figures(indicator, chance):
     return {"value": "Có"}
 
 
+DEMO_DOCUMENTS = [
+    ("plan", "Ke hoach chuyen doi so nam {year}", "ke-hoach-chuyen-doi-so.pdf"),
+    ("report", "Bao cao ket qua chuyen doi so nam {year}", "bao-cao-ket-qua.pdf"),
+]
+
+
+def demo_pdf(lines):
+    """Return a one-page PDF of ASCII text lines, built without any library.
+
+    Demo evidence only: real evidence is a scan or a signed document.
+    """
+    text = " ".join(
+        f"({line.replace('(', '[').replace(')', ']')}) Tj 0 -24 Td" for line in lines
+    )
+    content = f"BT /F1 16 Tf 72 770 Td {text} ET".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for number, item in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % number + item + b"\nendobj\n"
+    table = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    body += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    body += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
+    body += b"startxref\n%d\n%%%%EOF\n" % table
+    return body
+
+
+def _attach_demo_evidence(submission):
+    """Attach the demo documents of an agency, each backing a few answers."""
+    answers = sorted(submission.answers, key=lambda item: item.indicator.position)
+    for number, (doc_type, title, filename) in enumerate(DEMO_DOCUMENTS):
+        data = demo_pdf(
+            [
+                title.format(year=submission.year.year),
+                f"Don vi: {submission.agency.code}",
+                "Tai lieu minh hoa cua du lieu demo DTI Console",
+            ]
+        )
+        evidence.add_evidence(
+            submission,
+            data,
+            filename,
+            None,
+            doc_type=doc_type,
+            doc_number=f"{number + 10}/{doc_type.upper()}-{submission.agency.code}",
+            doc_date=submission.year.data_end,
+            issuer=submission.agency.name,
+            summary=title.format(year=submission.year.year),
+            answers=answers[number::4][:6],
+        )
+
+
 def _move_to_stage(submission, stage, organiser):
-    moment = now() - timedelta(days=2)
+    moment = clock.now() - timedelta(days=2)
     if stage in {"submitted", "approved", "returned"}:
         submission.status = SubmissionStatus.SUBMITTED
         submission.submitted_at = moment

@@ -28,8 +28,7 @@ from ..models import (
     Submission,
     YearStatus,
 )
-from . import activity, answers, index_tree, scoring
-from .clock import now
+from . import activity, answers, clock, index_tree, scoring
 from .exceptions import DomainError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ def is_frozen(index_set):
     if year.status >= YearStatus.OPEN:
         return True
     opens = self_assessment_opens(year)
-    return opens is not None and opens <= now()
+    return opens is not None and opens <= clock.now()
 
 
 def check_editable(index_set):

@@ -22,6 +22,7 @@ from .organisation import (
     DepartmentGroupModelView,
     MyAgencyView,
 )
+from .selfassessment import SelfAssessmentView
 
 ORGANISATION = ("Organisation", _l("Organisation"), "fa-sitemap")
 INDEXES = ("Index sets", _l("Index sets"), "fa-list-ol")
@@ -31,6 +32,13 @@ RECORDS = ("Records", _l("Records"), "fa-history")
 # (view, menu name, label, icon, category): the menu name is also the name of
 # the menu_access permission, so it stays in English and stable.
 MENU = [
+    (
+        SelfAssessmentView,
+        "Self-assessment",
+        _l("Self-assessment"),
+        "fa-edit",
+        ASSESSMENT,
+    ),
     (
         SubmissionModelView,
         "Submissions",
