@@ -10,7 +10,15 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import AssessmentYear
-from .services import accounts, index_io, roles, scoring, seeding, years
+from .services import (
+    accounts,
+    index_io,
+    reminders,
+    roles,
+    scoring,
+    seeding,
+    years,
+)
 from .services.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
@@ -224,6 +232,33 @@ def inspect_evidence(path):
     click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
     if not result["ok"]:
         raise click.exceptions.Exit(1)
+
+
+@dti.command("send-mail")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=100, help="Most mails to send."
+)
+def send_mail(limit):
+    """Send queued mails and retry failed ones, e.g. from a cron job."""
+    from .services.notify import deliver
+
+    sent, failed = deliver(limit=limit)
+    click.echo(f"sent {sent}, failed {failed}")
+
+
+@dti.command("remind")
+@click.option("--year", type=int, help="Year of the round; the running one by default.")
+def remind(year):
+    """Remind agencies and appraisers with work left in the open phase."""
+    chosen = None
+    if year is not None:
+        chosen = db.session.execute(
+            select(AssessmentYear).where(AssessmentYear.year == year)
+        ).scalar()
+        if chosen is None:
+            _fail(f"Year {year} does not exist.")
+    sent = reminders.remind(chosen)
+    click.echo(f"{sent} reminders sent.")
 
 
 def init_app(app):

@@ -6,8 +6,12 @@ Set TEST_DATABASE_URL=postgresql://… to run the same suite on PostgreSQL.
 
 import os
 import re
+import socket
+import threading
+from email import message_from_bytes, policy
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 
@@ -70,6 +74,8 @@ USERS = {
     "appr_b": ("Unit approver", "S06", ()),
     "spec_district": ("Specialist", "916", ()),
     "spec_commune": ("Specialist", "31117", ()),
+    "appr_commune": ("Unit approver", "31117", ()),
+    "appraiser_district": ("Appraiser", "916", ()),
     "spec_other_commune": ("Specialist", "31150", ()),
     "district_org": ("District organiser", "916", ()),
     "appraiser_nt": ("Appraiser", "S11", ("NT", "HT", "AT")),
@@ -231,3 +237,62 @@ def flashes(response):
             r'<div class="alert[^"]*"[^>]*>(.*?)</div>', html, re.S
         )
     ]
+
+
+# --- Mail: a real SMTP server for the notification tests ----------------
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Collector:
+    """An SMTP handler that keeps what it receives and refuses chosen addresses."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.refused = set()
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.envelopes.append(envelope)
+        return "250 Message accepted"
+
+    def messages(self):
+        """Return (recipients, parsed message) for every mail received."""
+        with self.lock:
+            return [
+                (
+                    envelope.rcpt_tos,
+                    message_from_bytes(envelope.content, policy=policy.default),
+                )
+                for envelope in self.envelopes
+            ]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 that collects the mails it is sent."""
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def mail_on(app, monkeypatch, smtp_server):
+    """Point the console's mail at the test SMTP server; return its handler."""
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", smtp_server.port)
+    monkeypatch.setitem(app.config, "DTI_BASE_URL", "https://dti.cantho.gov.vn")
+    return smtp_server.handler

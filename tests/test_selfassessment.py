@@ -515,7 +515,7 @@ def test_specialist_cannot_approve(login_as, ctx):
     assert submission.status == SubmissionStatus.SUBMITTED
 
 
-# --- Evidence through the screen -------------------------------------------------------
+# --- Evidence through the screen ----------------------------------------------
 
 
 def test_upload_checks_the_pdf_links_it_and_the_owner_can_read_it(login_as, ctx):

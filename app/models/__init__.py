@@ -24,6 +24,7 @@ from .indexes import (
     YearStatus,
     field_appraiser,
 )
+from .notify import MailMessage, MailStatus, Notification
 from .organisation import Agency, AgencyLevel, DepartmentGroup, DtiUser
 
 __all__ = [
@@ -42,6 +43,9 @@ __all__ = [
     "IndexSet",
     "Indicator",
     "IndicatorKind",
+    "MailMessage",
+    "MailStatus",
+    "Notification",
     "Phase",
     "PhaseExtension",
     "PhaseKind",

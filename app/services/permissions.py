@@ -14,9 +14,11 @@ from sqlalchemy import exists, false, or_, select
 from ..models import (
     ActivityLog,
     Agency,
+    AgencyLevel,
     Answer,
     AppraisalNote,
     Evidence,
+    PhaseExtension,
     PhaseKind,
     Submission,
     SubmissionStatus,
@@ -108,16 +110,38 @@ def _appraiser_field_ids(user):
     )
 
 
+def is_district_appraiser(user):
+    """Tell whether an appraiser works for a district, on its communes' round."""
+    agency = getattr(user, "agency", None)
+    return agency is not None and agency.level.code == "district"
+
+
+def _communes_of(district_id):
+    return select(Agency.id).where(Agency.parent_id == district_id)
+
+
+def _city_round_agencies():
+    """Return the agencies the city appraises: everyone but the communes."""
+    return (
+        select(Agency.id)
+        .join(AgencyLevel, AgencyLevel.id == Agency.level_id)
+        .where(AgencyLevel.code != "commune")
+    )
+
+
 def _appraisable_submissions(user):
     """Return the condition on Submission an appraiser's access follows.
 
     Appraisers see dossiers once the unit has signed them off, never their own
-    agency's (appraising departments are themselves assessed).
+    agency's (appraising departments are themselves assessed). A district's
+    appraisers see its communes; the city's field appraisers see the rest.
     """
     condition = Submission.status >= SubmissionStatus.APPROVED
     if user.agency_id is not None:
         condition = condition & (Submission.agency_id != user.agency_id)
-    return condition
+    if is_district_appraiser(user):
+        return condition & Submission.agency_id.in_(_communes_of(user.agency_id))
+    return condition & Submission.agency_id.in_(_city_round_agencies())
 
 
 # --- Row scopes -----------------------------------------------------------
@@ -164,8 +188,13 @@ def _evidence_scope(user):
 
 
 def _answer_scope_for_appraiser(user):
-    """Return the answers of the appraiser's fields, in dossiers they may see."""
+    """Return the answers of the appraiser's fields, in dossiers they may see.
+
+    A district appraiser appraises every field of its communes' dossiers.
+    """
     appraisable = select(Submission.id).where(_appraisable_submissions(user))
+    if is_district_appraiser(user):
+        return Answer.submission_id.in_(appraisable)
     in_fields = select(Indicator.id).where(
         Indicator.field_id.in_(_appraiser_field_ids(user))
     )
@@ -199,8 +228,13 @@ def _activity_scope(user):
     return or_(*conditions)
 
 
+def _extension_scope(user):
+    return PhaseExtension.agency_id.in_(own_agencies(user))
+
+
 _SCOPES = {
     Agency: _agency_scope,
+    PhaseExtension: _extension_scope,
     Submission: _submission_scope,
     Answer: _answer_scope,
     Evidence: _evidence_scope,

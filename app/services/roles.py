@@ -64,6 +64,17 @@ SELF_ORGANISER = (
     "can_remove_evidence",
 )
 
+# Every role reads its own inbox.
+INBOX = {"InboxView": ("can_list", "can_show", "mark_read")}
+APPRAISAL_ALL = (
+    "can_board",
+    "can_answer",
+    "can_summary",
+    "can_finalise",
+    "can_reopen",
+    "can_close_explanation",
+)
+
 ROLE_PERMISSIONS = {
     # The Department of Information and Communications' staff run the round.
     Role.ORGANISER: {
@@ -76,7 +87,8 @@ ROLE_PERMISSIONS = {
             "can_new_year",
             "can_compare",
         ),
-        "PhaseModelView": WRITE,
+        "PhaseModelView": (*WRITE, "can_move"),
+        "PhaseExtensionModelView": WRITE,
         "FieldModelView": WRITE,
         "IndexSetModelView": (
             *WRITE,
@@ -89,15 +101,23 @@ ROLE_PERMISSIONS = {
         "SubmissionModelView": WRITE,
         "AnswerModelView": EDIT,
         "EvidenceModelView": (*READ, "can_edit", "can_delete"),
-        "AppraisalNoteModelView": WRITE,
+        "AppraisalNoteModelView": READ,
         "ActivityLogModelView": READ,
         "SelfAssessmentView": SELF_ORGANISER,
+        "AppraisalView": APPRAISAL_ALL,
+        "ExplanationView": ("can_page",),
+        "CampaignView": ("can_board",),
+        "MailOutboxModelView": ("can_list", "can_show", "can_csv", "retry"),
+        **INBOX,
     },
     # An agency's specialist enters figures and evidence.
     Role.SPECIALIST: {
         **SETUP_READ,
         "MyAgencyView": EDIT,
         "SelfAssessmentView": SELF_SPECIALIST,
+        "ExplanationView": ("can_page", "can_reply"),
+        "PhaseExtensionModelView": READ,
+        **INBOX,
         "SubmissionModelView": READ,
         "AnswerModelView": EDIT,
         "EvidenceModelView": (*READ, "can_edit", "can_delete"),
@@ -109,6 +129,9 @@ ROLE_PERMISSIONS = {
         **SETUP_READ,
         "MyAgencyView": READ,
         "SelfAssessmentView": SELF_APPROVER,
+        "ExplanationView": ("can_page", "can_sign_off"),
+        "PhaseExtensionModelView": READ,
+        **INBOX,
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
         "EvidenceModelView": READ,
@@ -123,21 +146,34 @@ ROLE_PERMISSIONS = {
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
         "EvidenceModelView": READ,
-        "AppraisalNoteModelView": (*READ, "can_add", "can_edit"),
+        "AppraisalNoteModelView": READ,
         "ActivityLogModelView": READ,
+        "AppraisalView": ("can_board", "can_answer", "can_summary"),
+        "ExplanationView": ("can_page",),
+        **INBOX,
     },
     # A district runs the whole round for its own communes.
     Role.DISTRICT_ORGANISER: {
         **SETUP_READ,
-        "PhaseModelView": WRITE,
+        "PhaseModelView": (*WRITE, "can_move"),
+        "PhaseExtensionModelView": (*READ, "can_add", "can_edit"),
         "AgencyModelView": EDIT,
         "MyAgencyView": EDIT,
         "SelfAssessmentView": SELF_READ,
         "SubmissionModelView": READ,
         "AnswerModelView": READ,
         "EvidenceModelView": READ,
-        "AppraisalNoteModelView": (*READ, "can_add", "can_edit"),
+        "AppraisalNoteModelView": READ,
         "ActivityLogModelView": READ,
+        "AppraisalView": (
+            "can_summary",
+            "can_finalise",
+            "can_reopen",
+            "can_close_explanation",
+        ),
+        "ExplanationView": ("can_page",),
+        "CampaignView": ("can_board",),
+        **INBOX,
     },
     # Read-only access to everything, e.g. for the city's leadership or auditors.
     Role.VIEWER: {
@@ -149,6 +185,11 @@ ROLE_PERMISSIONS = {
         "EvidenceModelView": READ,
         "AppraisalNoteModelView": READ,
         "ActivityLogModelView": READ,
+        "PhaseExtensionModelView": READ,
+        "AppraisalView": ("can_summary",),
+        "ExplanationView": ("can_page",),
+        "CampaignView": ("can_board",),
+        **INBOX,
     },
 }
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import labels
 from ..extensions import db
 from ..models import Answer, IndicatorKind, Submission, SubmissionStatus
-from . import activity, answers, clock, permissions, scoring
+from . import activity, answers, clock, notify, permissions, scoring
 from .exceptions import DomainError, NotAllowed
 
 logger = logging.getLogger(__name__)
@@ -289,6 +289,17 @@ def approve(submission, user):
     submission.approved_at = clock.now()
     submission.approved_by_id = user.id
     submission.returned_reason = None
+    notify.notify_agency(
+        submission.agency_id,
+        "submission.approved",
+        _l("Submission #%(id)s approved", id=submission.id),
+        _l(
+            "The unit approver signed the self-assessment off; it now goes to "
+            "appraisal."
+        ),
+        link=_page(submission),
+        roles=("Specialist",),
+    )
     _move(
         submission,
         SubmissionStatus.APPROVED,
@@ -296,6 +307,7 @@ def approve(submission, user):
         "submission.approved",
         _l("Submission #%(id)s approved by the unit.", id=submission.id),
     )
+    notify.deliver()
 
 
 def return_to_agency(submission, user, reason):
@@ -308,6 +320,14 @@ def return_to_agency(submission, user, reason):
     submission.returned_at = clock.now()
     submission.returned_by_id = user.id
     submission.returned_reason = reason
+    notify.notify_agency(
+        submission.agency_id,
+        "submission.returned",
+        _l("Submission #%(id)s returned for changes", id=submission.id),
+        _l("Reason: %(reason)s", reason=reason),
+        link=_page(submission),
+        roles=("Specialist",),
+    )
     _move(
         submission,
         SubmissionStatus.RETURNED,
@@ -316,6 +336,11 @@ def return_to_agency(submission, user, reason):
         _l("Submission #%(id)s returned: %(reason)s", id=submission.id, reason=reason),
         changes={"reason": {"old": None, "new": reason}},
     )
+    notify.deliver()
+
+
+def _page(submission):
+    return f"/self-assessment/{submission.id}"
 
 
 def submission_for(agency, year):

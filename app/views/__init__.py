@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 
+from .appraisal import AppraisalView, ExplanationView
 from .assessment import (
     AnswerModelView,
     AppraisalNoteModelView,
@@ -9,13 +10,16 @@ from .assessment import (
     SubmissionModelView,
 )
 from .audit import ActivityLogModelView
+from .campaign import CampaignView
 from .indexes import (
     AssessmentYearModelView,
     FieldModelView,
     IndexSetModelView,
     IndicatorModelView,
+    PhaseExtensionModelView,
     PhaseModelView,
 )
+from .notify import InboxView, MailOutboxModelView
 from .organisation import (
     AgencyLevelModelView,
     AgencyModelView,
@@ -27,7 +31,10 @@ from .selfassessment import SelfAssessmentView
 ORGANISATION = ("Organisation", _l("Organisation"), "fa-sitemap")
 INDEXES = ("Index sets", _l("Index sets"), "fa-list-ol")
 ASSESSMENT = ("Assessment", _l("Assessment"), "fa-clipboard-check")
+APPRAISAL = ("Appraisal", _l("Appraisal"), "fa-gavel")
+CAMPAIGN = ("Campaign", _l("Campaign"), "fa-flag")
 RECORDS = ("Records", _l("Records"), "fa-history")
+
 
 # (view, menu name, label, icon, category): the menu name is also the name of
 # the menu_access permission, so it stays in English and stable.
@@ -39,6 +46,7 @@ MENU = [
         "fa-edit",
         ASSESSMENT,
     ),
+    (InboxView, "Inbox", _l("Inbox"), "fa-inbox", ASSESSMENT),
     (
         SubmissionModelView,
         "Submissions",
@@ -48,12 +56,22 @@ MENU = [
     ),
     (AnswerModelView, "Answers", _l("Answers"), "fa-check-square", ASSESSMENT),
     (EvidenceModelView, "Evidence", _l("Evidence"), "fa-file-pdf", ASSESSMENT),
+    (AppraisalView, "Appraisal board", _l("Appraisal board"), "fa-gavel", APPRAISAL),
     (
         AppraisalNoteModelView,
         "Appraisal notes",
         _l("Appraisal notes"),
         "fa-comments",
-        ASSESSMENT,
+        APPRAISAL,
+    ),
+    (CampaignView, "Campaign board", _l("Campaign board"), "fa-flag", CAMPAIGN),
+    (PhaseModelView, "Phase calendar", _l("Phase calendar"), "fa-clock", CAMPAIGN),
+    (
+        PhaseExtensionModelView,
+        "Extensions",
+        _l("Extensions"),
+        "fa-hourglass-half",
+        CAMPAIGN,
     ),
     (
         AssessmentYearModelView,
@@ -62,7 +80,6 @@ MENU = [
         "fa-calendar",
         INDEXES,
     ),
-    (PhaseModelView, "Phase calendar", _l("Phase calendar"), "fa-clock", INDEXES),
     (FieldModelView, "Fields", _l("Fields"), "fa-tags", INDEXES),
     (IndexSetModelView, "Index set list", _l("Index sets"), "fa-sitemap", INDEXES),
     (IndicatorModelView, "Indicators", _l("Indicators"), "fa-list", INDEXES),
@@ -83,6 +100,7 @@ MENU = [
         ORGANISATION,
     ),
     (ActivityLogModelView, "Activity log", _l("Activity log"), "fa-history", RECORDS),
+    (MailOutboxModelView, "Mail outbox", _l("Mail outbox"), "fa-envelope", RECORDS),
 ]
 
 
@@ -120,6 +138,8 @@ def register_views(appbuilder):
             category_label=category_label,
             category_icon=category_icon,
         )
+    # Reached from notices and the self-assessment page, not from the menu.
+    appbuilder.add_view_no_menu(ExplanationView)
     for name, label, endpoint, icon, (category, category_label, _icon), _need in LINKS:
         appbuilder.add_link(
             name,
@@ -148,4 +168,6 @@ def view_class_by_name(name):
     for entry, *_rest in MENU:
         if entry.__name__ == name:
             return entry
+    if name == ExplanationView.__name__:
+        return ExplanationView
     raise KeyError(f"no registered view is called {name}")

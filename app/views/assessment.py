@@ -367,6 +367,8 @@ class AppraisalNoteModelView(DtiModelView):
 
     datamodel = SQLAInterface(AppraisalNote)
     record_label = _l("Appraisal note")
+    # Verdicts are given on the appraisal page, which applies the rules.
+    base_permissions = ["can_list", "can_show", "can_csv"]
     list_title = _l("Appraisal notes")
     show_title = _l("Appraisal note")
     add_title = _l("Add appraisal note")

@@ -13,7 +13,7 @@ from wtforms.validators import (
 )
 
 from .. import labels
-from .fields import DateField
+from .fields import DateField, DateTimeField
 
 
 class NewYearForm(FlaskForm):
@@ -97,3 +97,15 @@ class EvidenceForm(FlaskForm):
     doc_date = DateField(_l("Document date"), validators=[Optional()])
     issuer = StringField(_l("Issued by"), validators=[Length(max=255)])
     summary = TextAreaField(_l("Summary"), validators=[Length(max=2000)])
+
+
+class MoveForm(FlaskForm):
+    """New dates for a phase, and the reason everyone is told."""
+
+    opens_at = DateTimeField(_l("Opens"), validators=[InputRequired()])
+    closes_at = DateTimeField(_l("Closes"), validators=[InputRequired()])
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l("Sent to every agency the phase governs."),
+    )

@@ -31,13 +31,32 @@ from ..models import (
     Indicator,
     IndicatorKind,
     Phase,
+    PhaseExtension,
+    YearStatus,
 )
-from ..services import index_io, index_tree, scoring, setup, years
-from ..services.exceptions import DomainError
+from ..services import (
+    activity,
+    calendar,
+    index_io,
+    index_tree,
+    notify,
+    permissions,
+    scoring,
+    setup,
+    years,
+)
+from ..services.exceptions import DomainError, NotAllowed
 from .base import DtiModelView
 from .fields import RuleParamsField
 from .formatting import format_points
-from .forms import CompareForm, ConfirmImportForm, ImportForm, NewYearForm, ReasonForm
+from .forms import (
+    CompareForm,
+    ConfirmImportForm,
+    ImportForm,
+    MoveForm,
+    NewYearForm,
+    ReasonForm,
+)
 
 
 def _label_of(mapping):
@@ -259,12 +278,137 @@ class PhaseModelView(DtiModelView):
         "kind": SelectField(_l("Phase"), choices=labels.choices(labels.PHASE_KIND))
     }
 
+    base_permissions = [*DtiModelView.base_permissions, "can_move"]
+
     def pre_add(self, item):
         setup.check_phase(item)
+        _refuse(calendar.why_not_manage(permissions.current_user(), item.district_id))
 
     def pre_update(self, item):
         setup.check_phase(item)
+        _refuse(calendar.why_not_manage(permissions.current_user(), item.district_id))
+        # A running round's dates move only with a reason and a notice to everyone.
+        moved = {"opens_at", "closes_at"} & set(activity.changes_of(item))
+        if moved and item.year.status >= YearStatus.OPEN:
+            raise DomainError(
+                _l(
+                    "The round of %(year)s is running: use “Move the deadline” so a "
+                    "reason is recorded and the agencies are told.",
+                    year=item.year.year,
+                )
+            )
         super().pre_update(item)
+
+    def pre_delete(self, item):
+        _refuse(calendar.why_not_manage(permissions.current_user(), item.district_id))
+        super().pre_delete(item)
+
+    @expose("/move/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def move(self, pk):
+        """Move a phase's dates with a reason; every agency it governs is told."""
+        phase = self.datamodel.get(pk, self._base_filters)
+        if phase is None:
+            abort(404)
+        form = MoveForm()
+        if request.method == "GET":
+            form.opens_at.data, form.closes_at.data = phase.opens_at, phase.closes_at
+        if form.validate_on_submit():
+            try:
+                count = calendar.move_phase(
+                    phase,
+                    form.opens_at.data,
+                    form.closes_at.data,
+                    form.reason.data,
+                    permissions.current_user(),
+                )
+            except DomainError as error:
+                db.session.rollback()
+                flash(str(error.message), "danger")
+            else:
+                flash(
+                    str(
+                        _l("Deadline moved; %(count)s agencies notified.", count=count)
+                    ),
+                    "success",
+                )
+                return redirect(url_for("CampaignView.board", year=phase.year_id))
+        return self.render_template(
+            "dti/campaign/move.html",
+            form=form,
+            phase=phase,
+            title=_l("Move the deadline"),
+        )
+
+
+def _refuse(reason):
+    if reason is not None:
+        raise NotAllowed(reason)
+
+
+class PhaseExtensionModelView(DtiModelView):
+    """Later deadlines granted to single agencies, each with its reason."""
+
+    datamodel = SQLAInterface(PhaseExtension)
+    record_label = _l("Extension")
+    list_title = _l("Extensions")
+    show_title = _l("Extension")
+    add_title = _l("Grant an extension")
+    edit_title = _l("Edit extension")
+
+    list_columns = ["year", "agency", "kind", "closes_at", "reason"]
+    export_columns = [
+        "year.year",
+        "agency.code",
+        "agency.name",
+        "kind",
+        "closes_at",
+        "reason",
+    ]
+    search_columns = ["year", "agency", "kind", "closes_at"]
+    base_order = ("closes_at", "desc")
+    add_columns = ["year", "agency", "kind", "closes_at", "reason"]
+    edit_columns = ["closes_at", "reason"]
+    label_columns = {
+        "year": _l("Assessment year"),
+        "year.year": _l("Assessment year"),
+        "agency": _l("Agency"),
+        "agency.code": _l("Agency code"),
+        "agency.name": _l("Agency"),
+        "kind": _l("Phase"),
+        "closes_at": _l("New deadline"),
+        "reason": _l("Reason"),
+    }
+    description_columns = {
+        "closes_at": _l("Later than the phase's own deadline."),
+        "reason": _l("Recorded and sent to the agency with the notice."),
+    }
+    formatters_columns = {"kind": _label_of(labels.PHASE_KIND)}
+    export_formatters = formatters_columns
+    add_form_extra_fields = {
+        "kind": SelectField(
+            _l("Phase"), choices=labels.choices(labels.PHASE_KIND), coerce=int
+        )
+    }
+    search_form_extra_fields = {
+        "kind": SelectField(_l("Phase"), choices=labels.choices(labels.PHASE_KIND))
+    }
+
+    def pre_add(self, item):
+        calendar.check_extension(item, permissions.current_user())
+        calendar.announce_extension(item, permissions.current_user())
+
+    def post_add(self, item):
+        super().post_add(item)
+        notify.deliver()
+
+    def pre_update(self, item):
+        calendar.check_extension(item, permissions.current_user())
+        calendar.announce_extension(item, permissions.current_user())
+        super().pre_update(item)
+
+    def post_update(self, item):
+        notify.deliver()
 
 
 class FieldModelView(DtiModelView):
