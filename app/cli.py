@@ -14,6 +14,7 @@ from .services import (
     accounts,
     index_io,
     reminders,
+    results,
     roles,
     scoring,
     seeding,
@@ -39,6 +40,20 @@ def init_roles():
     report = roles.sync_roles()
     for name, (added, removed) in sorted(report.items()):
         click.echo(f"{name}: +{added} -{removed}")
+
+
+@dti.command("rank")
+@click.option("--year", type=int, required=True, help="The year assessed, e.g. 2022.")
+def rank(year):
+    """Recompute a year's roll-up and rankings in one set-based pass."""
+    chosen = db.session.execute(
+        select(AssessmentYear).where(AssessmentYear.year == year)
+    ).scalar()
+    if chosen is None:
+        _fail(f"Year {year} does not exist.")
+    with click.progressbar(length=len(results.STEPS), label="Ranking") as bar:
+        counts = results.recompute(chosen, progress=lambda _step: bar.update(1))
+    click.echo(f"{counts['rollup']} roll-up rows, {counts['ranking']} ranks.")
 
 
 @dti.command("seed")
@@ -259,6 +274,75 @@ def remind(year):
             _fail(f"Year {year} does not exist.")
     sent = reminders.remind(chosen)
     click.echo(f"{sent} reminders sent.")
+
+
+# --- Result exports ---------------------------------------------------------------
+
+RESULT_LEVELS = ("department", "district", "commune")
+
+
+def _assessment_year(number):
+    """Return the AssessmentYear of a year number, or fail with a clear message."""
+    chosen = db.session.execute(
+        select(AssessmentYear).where(AssessmentYear.year == number)
+    ).scalar()
+    if chosen is None:
+        _fail(f"Year {number} does not exist.")
+    return chosen
+
+
+def _write_result_rows(rows, sheet_title, as_xlsx, output):
+    """Write export rows as XLSX to a file, or as CSV to a file or stdout."""
+    from .services import result_exports
+
+    if as_xlsx:
+        with open(output, "wb") as handle:
+            handle.write(result_exports.xlsx_bytes(rows, sheet_title))
+        return
+    chunks = result_exports.csv_chunks(rows)
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.writelines(chunks)
+    else:
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+
+
+@dti.command("export-ranking")
+@click.option("--year", type=int, required=True, help="The year assessed, e.g. 2022.")
+@click.option(
+    "--level", type=click.Choice(RESULT_LEVELS), help="Only the scopes of one level."
+)
+@click.option("--xlsx", "as_xlsx", is_flag=True, help="Write XLSX instead of CSV.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write.")
+def export_ranking(year, level, as_xlsx, output):
+    """Write a year's rankings, all scopes or one level (CSV to stdout by default)."""
+    from .services import result_exports
+
+    if as_xlsx and not output:
+        _fail("--xlsx needs --output FILE.")
+    chosen = _assessment_year(year)
+    rows = result_exports.ranking_rows(chosen, level=level)
+    _write_result_rows(rows, f"Xep hang {year}", as_xlsx, output)
+
+
+@dti.command("export-scores")
+@click.option("--year", type=int, required=True, help="The year assessed, e.g. 2022.")
+@click.option("--gap", is_flag=True, help="Only components scored below self-score.")
+@click.option("--xlsx", "as_xlsx", is_flag=True, help="Write XLSX instead of CSV.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File to write.")
+def export_scores(year, gap, as_xlsx, output):
+    """Write a year's score matrix, or its gap report (CSV to stdout by default)."""
+    from .services import result_exports
+
+    if as_xlsx and not output:
+        _fail("--xlsx needs --output FILE.")
+    chosen = _assessment_year(year)
+    if gap:
+        rows, title = result_exports.gap_rows(chosen), f"Diem bi tru {year}"
+    else:
+        rows, title = result_exports.score_rows(chosen), f"Bang diem {year}"
+    _write_result_rows(rows, title, as_xlsx, output)
 
 
 def init_app(app):

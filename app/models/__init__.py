@@ -26,8 +26,22 @@ from .indexes import (
 )
 from .notify import MailMessage, MailStatus, Notification
 from .organisation import Agency, AgencyLevel, DepartmentGroup, DtiUser
+from .results import (
+    TOTAL,
+    Band,
+    Publication,
+    PublishedResult,
+    Ranking,
+    ScoreRollup,
+)
 
 __all__ = [
+    "TOTAL",
+    "Band",
+    "Publication",
+    "PublishedResult",
+    "Ranking",
+    "ScoreRollup",
     "ActivityLog",
     "Agency",
     "AgencyLevel",

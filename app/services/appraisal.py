@@ -553,7 +553,9 @@ def reopen(submission, user, reason):
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Give the reason for reopening the submission."))
-    if submission.status != SubmissionStatus.FINALISED:
+    # A published dossier may be reopened to correct it; the correction is then
+    # published as a new version with its reason.
+    if submission.status < SubmissionStatus.FINALISED:
         raise DomainError(
             _l(
                 "Only a finalised submission can be reopened (#%(id)s).",

@@ -66,6 +66,7 @@ SELF_ORGANISER = (
 
 # Every role reads its own inbox.
 INBOX = {"InboxView": ("can_list", "can_show", "mark_read")}
+RANKING_ALL = ("can_index", "can_recompute", "can_export", "can_publish", "can_agency")
 APPRAISAL_ALL = (
     "can_board",
     "can_answer",
@@ -108,6 +109,9 @@ ROLE_PERMISSIONS = {
         "ExplanationView": ("can_page",),
         "CampaignView": ("can_board",),
         "MailOutboxModelView": ("can_list", "can_show", "can_csv", "retry"),
+        "RankingView": RANKING_ALL,
+        "BandModelView": WRITE,
+        "PublicationModelView": READ,
         **INBOX,
     },
     # An agency's specialist enters figures and evidence.
@@ -173,6 +177,9 @@ ROLE_PERMISSIONS = {
         ),
         "ExplanationView": ("can_page",),
         "CampaignView": ("can_board",),
+        "RankingView": RANKING_ALL,
+        "BandModelView": READ,
+        "PublicationModelView": READ,
         **INBOX,
     },
     # Read-only access to everything, e.g. for the city's leadership or auditors.
@@ -189,6 +196,9 @@ ROLE_PERMISSIONS = {
         "AppraisalView": ("can_summary",),
         "ExplanationView": ("can_page",),
         "CampaignView": ("can_board",),
+        "RankingView": ("can_index", "can_export", "can_agency"),
+        "BandModelView": READ,
+        "PublicationModelView": READ,
         **INBOX,
     },
 }
@@ -209,7 +219,8 @@ def permission_pairs(role):
             for menu in menu_names(view_class_by_name(view_name)):
                 pairs.add(("menu_access", menu))
     for name, _label, _endpoint, _icon, (category, *_rest), needed in LINKS:
-        if needed in pairs:
+        # A link that needs nothing (the public results) is in every menu.
+        if needed is None or needed in pairs:
             pairs.update({("menu_access", name), ("menu_access", category)})
     return pairs
 
@@ -259,7 +270,7 @@ def sync_roles():
     sm = current_app.appbuilder.sm
     report = {}
 
-    sm.add_role(sm.auth_role_public)
+    public = sm.add_role(sm.auth_role_public)
     for role_name in ROLE_PERMISSIONS:
         role = sm.add_role(str(role_name))
         wanted = []
@@ -272,6 +283,20 @@ def sync_roles():
         before = set(role.permissions)
         role.permissions = wanted
         report[role.name] = (len(set(wanted) - before), len(before - set(wanted)))
+
+    # Anonymous visitors see only the link to the published results.
+    from ..views import LINKS
+
+    public_pairs = [
+        ("menu_access", menu)
+        for name, _label, _endpoint, _icon, (category, *_rest), needed in LINKS
+        if needed is None
+        for menu in (name, category)
+    ]
+    public.permissions = [
+        sm.add_permission_view_menu(permission, view)
+        for permission, view in public_pairs
+    ]
 
     # Admin holds every permission, the ones created just above included.
     admin = sm.add_role(sm.auth_role_admin)

@@ -20,6 +20,7 @@ from ..models import (
     Agency,
     AgencyLevel,
     AssessmentYear,
+    Band,
     DepartmentGroup,
     Field,
     Phase,
@@ -88,6 +89,7 @@ def load_reference():
     summary["years"] = len(years)
     summary["fields"] = sum(_load_fields(year) for year in years)
     summary["index sets"] = sum(_load_index_sets(year) for year in years)
+    summary["bands"] = sum(_load_bands(year) for year in years)
     db.session.commit()
     logger.info("reference data loaded: %s", summary)
     return summary
@@ -196,6 +198,16 @@ def _load_fields(year):
     return count
 
 
+def _load_bands(year):
+    for row in _rows("bands.csv"):
+        if _one(Band, year_id=year.id, name=row["name"]) is None:
+            db.session.add(
+                Band(year=year, name=row["name"], min_value=Decimal(row["min_value"]))
+            )
+    db.session.flush()
+    return len(_rows("bands.csv"))
+
+
 def _load_index_sets(year):
     count = 0
     for spec in _json("index_sets.json"):
@@ -273,7 +285,15 @@ def load_demo(password):
 
     dossiers = _load_demo_round(year) if year is not None else 0
     db.session.commit()
-    return {"demo accounts": created, "demo submissions": dossiers}
+    from . import demo_history
+
+    finished = _one(AssessmentYear, year=2022)
+    published = demo_history.load(finished) if finished is not None else 0
+    return {
+        "demo accounts": created,
+        "demo submissions": dossiers,
+        "published 2022 dossiers": published,
+    }
 
 
 def _load_demo_round(year):

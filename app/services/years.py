@@ -19,6 +19,7 @@ from ..models import (
     Agency,
     Answer,
     AssessmentYear,
+    Band,
     Field,
     IndexSet,
     Indicator,
@@ -375,6 +376,10 @@ def clone_year(source, year_number, name=None):
     sets = db.session.execute(select(IndexSet).where(IndexSet.year_id == source.id))
     for index_set in sets.scalars():
         _clone_set(index_set, target, fields)
+    for band in db.session.execute(
+        select(Band).where(Band.year_id == source.id)
+    ).scalars():
+        db.session.add(Band(year=target, name=band.name, min_value=band.min_value))
 
     db.session.flush()
     activity.record(

@@ -26,6 +26,7 @@ from .organisation import (
     DepartmentGroupModelView,
     MyAgencyView,
 )
+from .results import BandModelView, PublicationModelView, RankingView, ResultsView
 from .selfassessment import SelfAssessmentView
 
 ORGANISATION = ("Organisation", _l("Organisation"), "fa-sitemap")
@@ -33,6 +34,7 @@ INDEXES = ("Index sets", _l("Index sets"), "fa-list-ol")
 ASSESSMENT = ("Assessment", _l("Assessment"), "fa-clipboard-check")
 APPRAISAL = ("Appraisal", _l("Appraisal"), "fa-gavel")
 CAMPAIGN = ("Campaign", _l("Campaign"), "fa-flag")
+RESULTS = ("Results", _l("Results"), "fa-trophy")
 RECORDS = ("Records", _l("Records"), "fa-history")
 
 
@@ -73,6 +75,9 @@ MENU = [
         "fa-hourglass-half",
         CAMPAIGN,
     ),
+    (RankingView, "Rankings", _l("Rankings"), "fa-trophy", RESULTS),
+    (BandModelView, "Bands", _l("Classification bands"), "fa-layer-group", RESULTS),
+    (PublicationModelView, "Publications", _l("Publications"), "fa-bullhorn", RESULTS),
     (
         AssessmentYearModelView,
         "Assessment years",
@@ -108,6 +113,14 @@ MENU = [
 # permission the page needs); a role sees the link when it holds that permission.
 LINKS = [
     (
+        "Public results",
+        _l("Published results"),
+        "ResultsView.index",
+        "fa-globe",
+        RESULTS,
+        None,
+    ),
+    (
         "Import index set",
         _l("Import an index set"),
         "IndexSetModelView.import_set",
@@ -140,6 +153,7 @@ def register_views(appbuilder):
         )
     # Reached from notices and the self-assessment page, not from the menu.
     appbuilder.add_view_no_menu(ExplanationView)
+    appbuilder.add_view_no_menu(ResultsView)
     for name, label, endpoint, icon, (category, category_label, _icon), _need in LINKS:
         appbuilder.add_link(
             name,
@@ -168,6 +182,7 @@ def view_class_by_name(name):
     for entry, *_rest in MENU:
         if entry.__name__ == name:
             return entry
-    if name == ExplanationView.__name__:
-        return ExplanationView
+    for extra in (ExplanationView, ResultsView):
+        if name == extra.__name__:
+            return extra
     raise KeyError(f"no registered view is called {name}")
