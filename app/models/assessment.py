@@ -16,6 +16,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    or_,
+    select,
 )
 from sqlalchemy.orm import relationship
 
@@ -89,6 +91,11 @@ class Submission(Model):
     def status_enum(self):
         return SubmissionStatus(self.status)
 
+    @classmethod
+    def search_text(cls, text):
+        """Return the condition for dossiers whose agency matches typed text."""
+        return cls.agency_id.in_(select(Agency.id).where(Agency.search_text(text)))
+
     def __str__(self):
         return f"#{self.id} {self.agency} – {self.year}"
 
@@ -154,6 +161,16 @@ class Answer(Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @classmethod
+    def search_text(cls, text):
+        """Return the condition for answers of an agency or an indicator number."""
+        return or_(
+            cls.submission_id.in_(
+                select(Submission.id).where(Submission.search_text(text))
+            ),
+            cls.indicator_id.in_(select(Indicator.id).where(Indicator.code == text)),
+        )
 
     def __str__(self):
         return f"#{self.id} {self.indicator.code}"

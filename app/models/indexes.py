@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    or_,
     text,
 )
 from sqlalchemy.orm import relationship
@@ -175,6 +176,11 @@ class Field(TrackedMixin, Model):
     # The appraiser accounts (of the appraising agency) that handle this field.
     appraisers = relationship(DtiUser, secondary=field_appraiser, backref="fields")
 
+    @classmethod
+    def search_text(cls, text):
+        """Return the condition for fields matching typed text (code or name)."""
+        return or_(cls.code == text, cls.name.ilike(f"%{text}%"))
+
     def __str__(self):
         return f"{self.code} – {self.name}"
 
@@ -229,6 +235,11 @@ class IndexSet(TrackedMixin, Model):
         cascade="all, delete-orphan",
     )
 
+    @classmethod
+    def search_text(cls, text):
+        """Return the condition for index sets matching typed text."""
+        return cls.name.ilike(f"%{text}%")
+
     def __str__(self):
         return self.name
 
@@ -268,6 +279,11 @@ class Indicator(Model):
     @property
     def kind_enum(self):
         return IndicatorKind(self.kind)
+
+    @classmethod
+    def search_text(cls, text):
+        """Return the condition for indicators matching a number or words."""
+        return or_(cls.code == text, cls.name.ilike(f"%{text}%"))
 
     def __str__(self):
         return f"{self.code} {self.name}"

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    or_,
 )
 from sqlalchemy.orm import relationship
 
@@ -77,6 +78,11 @@ class Agency(TrackedMixin, Model):
     contact_landline = Column(String(30))
     contact_email = Column(String(150))
 
+    @classmethod
+    def search_text(cls, text):
+        """Return the condition for agencies matching typed text (name or code)."""
+        return or_(cls.name.ilike(f"%{text}%"), cls.code == text)
+
     def __str__(self):
         return self.name
 
@@ -98,6 +104,15 @@ class DtiUser(User):
         index=True,
     )
     agency = relationship(Agency, foreign_keys=[agency_id], lazy="joined")
+
+    @classmethod
+    def search_text(cls, text):
+        """Return the condition for accounts matching typed text."""
+        return or_(
+            cls.username.ilike(f"%{text}%"),
+            cls.first_name.ilike(f"%{text}%"),
+            cls.last_name.ilike(f"%{text}%"),
+        )
 
     def __str__(self):
         return self.username

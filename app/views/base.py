@@ -11,12 +11,15 @@ import logging
 from flask import abort, current_app, flash, request
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, DateTime
+from sqlalchemy import Date, DateTime, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import joinedload
+from wtforms import StringField
 
 from ..extensions import db
 from ..models import Agency
@@ -42,6 +45,64 @@ class ScopeFilter(BaseFilter):
 
 
 SCOPE = [["id", ScopeFilter, None]]
+
+
+class FilterRelatedText(BaseFilter):
+    """Filter a relation by text typed against the related record's own words.
+
+    FAB's relation filter renders a dropdown of every related row; with 12,500
+    agencies (or a million answers) that page would never load. The related
+    model's `search_text(value)` says what the text matches.
+    """
+
+    name = _l("Matches")
+    arg_name = "rt"
+
+    def apply(self, query, value):
+        value = (value or "").strip()
+        if not value:
+            return query
+        relation = getattr(self.model, self.column_name).property
+        target = relation.mapper.class_
+        (local, remote), *_rest = relation.local_remote_pairs
+        matching = select(remote).where(target.search_text(value))
+        return query.filter(local.in_(matching))
+
+
+class EagerInterface(SQLAInterface):
+    """FAB's data interface, loading the list's related rows in the same query.
+
+    Without it every related object shown in a list is fetched on first use:
+    one query per row, more as the page grows.
+    """
+
+    def __init__(self, obj, options=()):
+        super().__init__(obj)
+        self.options = list(options)
+
+    def query(
+        self,
+        filters=None,
+        order_column="",
+        order_direction="",
+        page=None,
+        page_size=None,
+        select_columns=None,
+        outer_default_load=False,
+    ):
+        query = self.session.query(self.obj)
+        count = self.query_count(query, filters, select_columns)
+        query = self.apply_all(
+            query.options(*self.options),
+            filters,
+            order_column,
+            order_direction,
+            page,
+            page_size,
+            select_columns,
+            outer_default_load,
+        )
+        return count, query.all()
 
 
 class DtiListWidget(ListWidget):
@@ -79,8 +140,11 @@ class DtiModelView(ModelView):
             self.base_filters = list(self.base_filters or []) + SCOPE
         self._scope_relation_fields()
         self._date_fields()
+        self._text_search_fields()
+        self._eager_list()
         super().__init__(**kwargs)
         self._date_formatters()
+        self._text_search_filters()
 
     # --- Set-up -----------------------------------------------------------
 
@@ -97,6 +161,49 @@ class DtiModelView(ModelView):
                 fields = dict(getattr(self, attribute) or {})
                 fields[relation.key] = list(fields.get(relation.key, [])) + SCOPE
                 setattr(self, attribute, fields)
+
+    def _eager_list(self):
+        """Join the many-to-one relations the list shows into its one query."""
+        model = self.datamodel.obj
+        relations = model.__mapper__.relationships
+        options = [
+            joinedload(getattr(model, column))
+            for column in self.list_columns or []
+            if column in relations and relations[column].direction.name == "MANYTOONE"
+        ]
+        self.datamodel = EagerInterface(model, options)
+
+    def _text_relations(self):
+        """Return the searched relations whose target is searched by text."""
+        names = []
+        for column in self.search_columns or []:
+            relation = self.datamodel.obj.__mapper__.relationships.get(column)
+            if relation is None or relation.direction.name != "MANYTOONE":
+                continue
+            if hasattr(relation.mapper.class_, "search_text"):
+                names.append(column)
+        return names
+
+    def _text_search_fields(self):
+        """Give text-searched relations a text box instead of a dropdown."""
+        fields = dict(self.search_form_extra_fields or {})
+        for column in self._text_relations():
+            fields.setdefault(
+                column,
+                StringField(
+                    self.label_columns.get(column, column)
+                    if self.label_columns
+                    else column
+                ),
+            )
+        self.search_form_extra_fields = fields
+
+    def _text_search_filters(self):
+        """Replace FAB's dropdown filters of those relations by a text filter."""
+        for column in self._text_relations():
+            text_filter = FilterRelatedText(column, self.datamodel)
+            self._filters._search_filters[column] = [text_filter]
+            self._filters._all_filters[column] = [text_filter]
 
     def _date_fields(self):
         """Type dates as dd/mm/yyyy in every add and edit form."""
