@@ -605,3 +605,15 @@ def test_import_command_dry_run_writes_nothing(app, ctx, tmp_path):
     assert (
         db.session.execute(select(func.count()).select_from(IndexSet)).scalar() == count
     )
+
+
+def test_a_year_page_offers_the_copy_to_a_new_year(login_as, ctx):
+    client = login_as("organiser")
+    year = _year(2022)
+
+    page = client.get(f"/assessmentyearmodelview/show/{year.id}").get_data(as_text=True)
+    response = client.post(f"/assessmentyearmodelview/action/copy_year/{year.id}")
+
+    assert "copy_year" in page
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/new-year/{year.id}")

@@ -85,6 +85,7 @@ ROLE_PERMISSIONS = {
         "AssessmentYearModelView": (
             *WRITE,
             "open_round",
+            "copy_year",
             "can_new_year",
             "can_compare",
         ),

@@ -114,6 +114,7 @@ class AssessmentYearModelView(DtiModelView):
     base_permissions = [
         *DtiModelView.base_permissions,
         "open_round",
+        "copy_year",
         "can_new_year",
         "can_compare",
     ]
@@ -156,6 +157,17 @@ class AssessmentYearModelView(DtiModelView):
                 "success",
             )
         return redirect(url_for(".show", pk=item.id))
+
+    @action(
+        "copy_year",
+        _l("Copy to a new year"),
+        "",
+        "fa-copy",
+        multiple=False,
+    )
+    def copy_year(self, item):
+        """Go to the form that copies this year into a new draft year."""
+        return redirect(url_for(".new_year", pk=item.id))
 
     @expose("/new-year/<int:pk>", methods=["GET", "POST"])
     @has_access
