@@ -370,22 +370,29 @@ def round2_complete(submission):
 # --- Explanations --------------------------------------------------------------
 
 
-def why_not_explain(user, submission):
-    """Return why the user may not answer the notes of a dossier now, or None."""
-    if user is None or not (
-        permissions.has_role(user, permissions.Role.SPECIALIST)
-        and user.agency_id == submission.agency_id
-    ):
-        return _l(
-            "Only the specialist of %(agency)s answers the appraisal notes.",
-            agency=submission.agency.name,
-        )
+def _explanation_refusal(user, submission, role, refusal):
+    """Return why `user` (who must hold `role` for the agency) may not act now."""
+    if not permissions.acts_for(user, submission, role):
+        return refusal
     if submission.status != SubmissionStatus.EXPLANATION:
         return _l(
             "Submission #%(id)s is not in its explanation phase.", id=submission.id
         )
     return calendar.why_closed(
         submission.year, PhaseKind.EXPLANATION, submission.agency
+    )
+
+
+def why_not_explain(user, submission):
+    """Return why the user may not answer the notes of a dossier now, or None."""
+    return _explanation_refusal(
+        user,
+        submission,
+        permissions.Role.SPECIALIST,
+        _l(
+            "Only the specialist of %(agency)s answers the appraisal notes.",
+            agency=submission.agency.name,
+        ),
     )
 
 
@@ -429,20 +436,14 @@ def reply(note, user, text):
 
 def why_not_sign_off(user, submission):
     """Return why the user may not sign the explanations off, or None."""
-    if user is None or not (
-        permissions.has_role(user, permissions.Role.APPROVER)
-        and user.agency_id == submission.agency_id
-    ):
-        return _l(
+    return _explanation_refusal(
+        user,
+        submission,
+        permissions.Role.APPROVER,
+        _l(
             "Only the unit approver of %(agency)s signs the explanations off.",
             agency=submission.agency.name,
-        )
-    if submission.status != SubmissionStatus.EXPLANATION:
-        return _l(
-            "Submission #%(id)s is not in its explanation phase.", id=submission.id
-        )
-    return calendar.why_closed(
-        submission.year, PhaseKind.EXPLANATION, submission.agency
+        ),
     )
 
 

@@ -283,8 +283,13 @@ def can_see(user, obj):
 # can_* answers the same question for menus and buttons.
 
 
-def _own_agency(user, submission, *roles):
-    return has_role(user, *roles) and user.agency_id == submission.agency_id
+def acts_for(user, submission, *roles):
+    """Tell whether the user holds one of `roles` for the dossier's own agency."""
+    return (
+        user is not None
+        and has_role(user, *roles)
+        and user.agency_id == submission.agency_id
+    )
 
 
 def _self_assessment_closed(submission):
@@ -301,7 +306,7 @@ def why_not_edit_submission(user, submission):
     # The organiser's staff may correct any dossier that is still with its agency.
     city_staff = has_role(user, Role.ADMIN, Role.ORGANISER)
     # Otherwise only the agency's own specialist enters figures.
-    if not (city_staff or _own_agency(user, submission, Role.SPECIALIST)):
+    if not (city_staff or acts_for(user, submission, Role.SPECIALIST)):
         return _l(
             "Only the specialist of %(agency)s may change submission #%(id)s.",
             agency=submission.agency.name,
@@ -327,7 +332,7 @@ def can_edit_submission(user, submission):
 
 def why_not_submit(user, submission):
     """Return why the user may not send the dossier to the unit approver."""
-    if user is None or not _own_agency(user, submission, Role.SPECIALIST):
+    if user is None or not acts_for(user, submission, Role.SPECIALIST):
         return _l(
             "Only the specialist of %(agency)s may submit submission #%(id)s.",
             agency=submission.agency.name,
@@ -348,7 +353,7 @@ def can_submit(user, submission):
 
 def why_not_approve(user, submission):
     """Return why the user may not sign the self-assessment off."""
-    if user is None or not _own_agency(user, submission, Role.APPROVER):
+    if user is None or not acts_for(user, submission, Role.APPROVER):
         return _l(
             "Only the unit approver of %(agency)s may approve submission #%(id)s.",
             agency=submission.agency.name,
@@ -369,7 +374,7 @@ def why_not_return(user, submission):
     if user is None:
         return _l("Log in to return submission #%(id)s.", id=submission.id)
     # The unit approver returns what it was asked to sign.
-    if _own_agency(user, submission, Role.APPROVER):
+    if acts_for(user, submission, Role.APPROVER):
         if submission.status != SubmissionStatus.SUBMITTED:
             return _l(
                 "Submission #%(id)s is not waiting for approval.", id=submission.id
