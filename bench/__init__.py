@@ -67,7 +67,6 @@ def make_config(url, **overrides):
     """Return a config class for the console on the benchmark database."""
 
     class BenchConfig(Config):
-        TESTING = True
         SQLALCHEMY_DATABASE_URI = url
         SQLALCHEMY_ENGINE_OPTIONS = {}
         # The benchmark client posts forms without a token and logs in often.

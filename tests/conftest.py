@@ -181,6 +181,17 @@ def _fresh_rate_limits(app):
 
 
 @pytest.fixture
+def clock_at(monkeypatch):
+    """Freeze the console's clock at a moment: clock_at(datetime(...))."""
+    from app.services import clock
+
+    def _at(moment):
+        monkeypatch.setattr(clock, "now", lambda: moment)
+
+    return _at
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -13,11 +13,17 @@ from app.models import (
     ActivityLog,
     Agency,
     AppraisalNote,
+    DtiUser,
     Evidence,
     Submission,
     SubmissionStatus,
     Verdict,
 )
+
+
+def user(username):
+    """Return a test account by its username."""
+    return db.session.execute(select(DtiUser).filter_by(username=username)).scalar_one()
 
 
 def agency(code):

@@ -10,30 +10,17 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (
     ActivityLog,
-    DtiUser,
     IndicatorKind,
     Notification,
     PhaseKind,
     SubmissionStatus,
     Verdict,
 )
-from app.services import appraisal, calendar, clock, workflow
+from app.services import appraisal, calendar, workflow
 from app.services.appraisal import VerdictInput
 from app.services.exceptions import DomainError, NotAllowed
 from tests import factories
 from tests.test_selfassessment import fill_completely
-
-
-@pytest.fixture
-def clock_at(monkeypatch):
-    def _at(moment):
-        monkeypatch.setattr(clock, "now", lambda: moment)
-
-    return _at
-
-
-def _user(username):
-    return db.session.execute(select(DtiUser).filter_by(username=username)).scalar_one()
 
 
 def _components(submission):
@@ -52,9 +39,9 @@ def _during(submission, kind, clock_at):
 def approved_dossier(code, specialist, approver):
     """Return an agency's dossier filled, submitted and approved."""
     submission = factories.submission_of(code)
-    fill_completely(submission, _user(specialist))
-    workflow.submit(submission, _user(specialist))
-    workflow.approve(submission, _user(approver))
+    fill_completely(submission, factories.user(specialist))
+    workflow.submit(submission, factories.user(specialist))
+    workflow.approve(submission, factories.user(approver))
     return submission
 
 
@@ -73,7 +60,7 @@ def test_appraiser_board_lists_its_fields_and_not_its_own_agency(
     db.session.commit()
 
     rows = (
-        db.session.execute(appraisal.board_query(_user("appraiser_nt"), 1))
+        db.session.execute(appraisal.board_query(factories.user("appraiser_nt"), 1))
         .scalars()
         .all()
     )
@@ -96,9 +83,11 @@ def test_no_self_appraisal(ctx, clock_at):
     )
 
     with pytest.raises(NotAllowed, match="S02|Nội vụ"):
-        appraisal.record_verdict(answer, _user("appraiser_nl"), VerdictInput("agree"))
+        appraisal.record_verdict(
+            answer, factories.user("appraiser_nl"), VerdictInput("agree")
+        )
 
-    rows = db.session.execute(appraisal.board_query(_user("appraiser_nl"), 1))
+    rows = db.session.execute(appraisal.board_query(factories.user("appraiser_nl"), 1))
     assert all(row.submission_id != submission.id for row in rows.scalars())
 
 
@@ -112,7 +101,9 @@ def test_appraiser_outside_its_fields_is_refused(ctx, clock_at):
     )
 
     with pytest.raises(NotAllowed):
-        appraisal.record_verdict(answer, _user("appraiser_nt"), VerdictInput("agree"))
+        appraisal.record_verdict(
+            answer, factories.user("appraiser_nt"), VerdictInput("agree")
+        )
 
 
 def test_verdicts_only_inside_the_appraisal_window(ctx, clock_at):
@@ -122,11 +113,15 @@ def test_verdicts_only_inside_the_appraisal_window(ctx, clock_at):
 
     clock_at(window.opens_at - timedelta(minutes=5))
     with pytest.raises(NotAllowed, match=window.opens_at.strftime("%d/%m/%Y")):
-        appraisal.record_verdict(answer, _user("organiser"), VerdictInput("agree"))
+        appraisal.record_verdict(
+            answer, factories.user("organiser"), VerdictInput("agree")
+        )
 
     clock_at(window.closes_at + timedelta(minutes=5))
     with pytest.raises(NotAllowed, match=window.closes_at.strftime("%d/%m/%Y")):
-        appraisal.record_verdict(answer, _user("organiser"), VerdictInput("agree"))
+        appraisal.record_verdict(
+            answer, factories.user("organiser"), VerdictInput("agree")
+        )
 
 
 @pytest.mark.parametrize(
@@ -145,7 +140,7 @@ def test_bad_verdicts_are_refused_with_a_message(ctx, clock_at, entry, message):
     answer = _scored(submission)
 
     with pytest.raises(DomainError) as raised:
-        appraisal.record_verdict(answer, _user("organiser"), entry)
+        appraisal.record_verdict(answer, factories.user("organiser"), entry)
 
     assert message.lower() in str(raised.value.message).lower()
     assert appraisal.note_of(answer, 1) is None
@@ -157,7 +152,9 @@ def test_a_cut_needs_a_note_and_the_verdict_is_logged(ctx, clock_at):
     answer = _scored(submission)
 
     appraisal.record_verdict(
-        answer, _user("organiser"), VerdictInput("adjust", "1", "Thiếu văn bản")
+        answer,
+        factories.user("organiser"),
+        VerdictInput("adjust", "1", "Thiếu văn bản"),
     )
 
     assert submission.status == SubmissionStatus.APPRAISAL_1
@@ -174,7 +171,7 @@ def test_a_cut_needs_a_note_and_the_verdict_is_logged(ctx, clock_at):
 
 def test_full_cycle_of_a_department(ctx, clock_at, login_as):
     submission = approved_dossier("S06", "spec_b", "appr_b")
-    organiser = _user("organiser")
+    organiser = factories.user("organiser")
     components = _components(submission)
     cut, kept = _scored(submission), None
 
@@ -189,7 +186,9 @@ def test_full_cycle_of_a_department(ctx, clock_at, login_as):
     assert submission.status == SubmissionStatus.EXPLANATION
     notices = (
         db.session.execute(
-            select(Notification.event).where(Notification.user_id == _user("spec_b").id)
+            select(Notification.event).where(
+                Notification.user_id == factories.user("spec_b").id
+            )
         )
         .scalars()
         .all()
@@ -201,9 +200,11 @@ def test_full_cycle_of_a_department(ctx, clock_at, login_as):
     _during(submission, PhaseKind.EXPLANATION, clock_at)
     note = appraisal.note_of(cut, 1)
     with pytest.raises(NotAllowed):
-        appraisal.reply(note, _user("appr_b"), "Không phải chuyên viên")
-    appraisal.reply(note, _user("spec_b"), "Quyết định số 15/QĐ-SCT đã ban hành")
-    appraisal.sign_off(submission, _user("appr_b"))
+        appraisal.reply(note, factories.user("appr_b"), "Không phải chuyên viên")
+    appraisal.reply(
+        note, factories.user("spec_b"), "Quyết định số 15/QĐ-SCT đã ban hành"
+    )
+    appraisal.sign_off(submission, factories.user("appr_b"))
     assert submission.status == SubmissionStatus.APPRAISAL_2
     assert note.reply_approved_by.username == "appr_b"
 
@@ -257,20 +258,22 @@ def test_components_without_cuts_need_no_explanation(ctx, clock_at):
     submission = approved_dossier("S06", "spec_b", "appr_b")
     _during(submission, PhaseKind.APPRAISAL_1, clock_at)
     for answer in _components(submission):
-        appraisal.record_verdict(answer, _user("organiser"), VerdictInput("agree"))
+        appraisal.record_verdict(
+            answer, factories.user("organiser"), VerdictInput("agree")
+        )
     note = appraisal.note_of(_components(submission)[0], 1)
     _during(submission, PhaseKind.EXPLANATION, clock_at)
 
     with pytest.raises(DomainError):
-        appraisal.reply(note, _user("spec_b"), "Không cần")
+        appraisal.reply(note, factories.user("spec_b"), "Không cần")
 
-    appraisal.sign_off(submission, _user("appr_b"))
+    appraisal.sign_off(submission, factories.user("appr_b"))
     assert appraisal.round2_complete(submission)
 
 
 def test_full_cycle_of_a_commune_run_by_its_district(ctx, clock_at, login_as):
     submission = approved_dossier("31117", "spec_commune", "appr_commune")
-    district_appraiser = _user("appraiser_district")
+    district_appraiser = factories.user("appraiser_district")
 
     # The district keeps its own calendar for its communes.
     from app.models import Phase
@@ -290,7 +293,7 @@ def test_full_cycle_of_a_commune_run_by_its_district(ctx, clock_at, login_as):
 
     # City field appraisers do not appraise communes; the district's do, all fields.
     assert (
-        not db.session.execute(appraisal.board_query(_user("appraiser_nt"), 1))
+        not db.session.execute(appraisal.board_query(factories.user("appraiser_nt"), 1))
         .scalars()
         .all()
     )
@@ -306,15 +309,17 @@ def test_full_cycle_of_a_commune_run_by_its_district(ctx, clock_at, login_as):
     assert submission.status == SubmissionStatus.EXPLANATION
 
     _during(submission, PhaseKind.EXPLANATION, clock_at)
-    appraisal.reply(appraisal.note_of(cut, 1), _user("spec_commune"), "Đã bổ sung")
-    appraisal.sign_off(submission, _user("appr_commune"))
+    appraisal.reply(
+        appraisal.note_of(cut, 1), factories.user("spec_commune"), "Đã bổ sung"
+    )
+    appraisal.sign_off(submission, factories.user("appr_commune"))
     _during(submission, PhaseKind.APPRAISAL_2, clock_at)
     appraisal.record_verdict(cut, district_appraiser, VerdictInput("agree"))
 
     # The city's organiser does not finalise a commune; its district does.
     with pytest.raises(NotAllowed):
-        appraisal.finalise(submission, _user("organiser"))
-    appraisal.finalise(submission, _user("district_org"))
+        appraisal.finalise(submission, factories.user("organiser"))
+    appraisal.finalise(submission, factories.user("district_org"))
     assert submission.status == SubmissionStatus.FINALISED
     assert cut.final_score == Decimal("0.00")
 
@@ -365,7 +370,7 @@ def test_explanation_page_lets_the_specialist_answer(login_as, ctx, clock_at):
             if answer is cut
             else VerdictInput("agree")
         )
-        appraisal.record_verdict(answer, _user("organiser"), entry)
+        appraisal.record_verdict(answer, factories.user("organiser"), entry)
     _during(submission, PhaseKind.EXPLANATION, clock_at)
     note = appraisal.note_of(cut, 1)
     db.session.commit()

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import (
     ActivityLog,
-    DtiUser,
     Notification,
     Phase,
     PhaseExtension,
@@ -24,18 +23,6 @@ from tests import factories
 from tests.conftest import flashes
 
 
-@pytest.fixture
-def clock_at(monkeypatch):
-    def _at(moment):
-        monkeypatch.setattr(clock, "now", lambda: moment)
-
-    return _at
-
-
-def _user(username):
-    return db.session.execute(select(DtiUser).filter_by(username=username)).scalar_one()
-
-
 def _city_phase(year, kind):
     return db.session.execute(
         select(Phase).where(
@@ -48,7 +35,8 @@ def _notices(username, event):
     return (
         db.session.execute(
             select(Notification).where(
-                Notification.user_id == _user(username).id, Notification.event == event
+                Notification.user_id == factories.user(username).id,
+                Notification.event == event,
             )
         )
         .scalars()
@@ -65,7 +53,7 @@ def test_board_shows_the_open_phase_and_the_late_agencies(ctx, clock_at, login_a
     clock_at(phase.closes_at + timedelta(hours=1))
     submission.agency.contact_name = "Lê Thị Hoa"
 
-    data = campaign.board(_user("organiser"), submission.year)
+    data = campaign.board(factories.user("organiser"), submission.year)
 
     rows = {row.kind: row for row in data.phases}
     assert rows[PhaseKind.SELF_ASSESSMENT].state == "closed"
@@ -92,7 +80,7 @@ def test_board_marks_an_extension_and_does_not_count_it_late(ctx, clock_at):
     db.session.flush()
     clock_at(phase.closes_at + timedelta(hours=1))
 
-    data = campaign.board(_user("organiser"), submission.year)
+    data = campaign.board(factories.user("organiser"), submission.year)
 
     late = {
         item.submission.agency.code
@@ -106,7 +94,7 @@ def test_board_marks_an_extension_and_does_not_count_it_late(ctx, clock_at):
 def test_district_organiser_board_covers_its_communes_only(ctx):
     year = factories.submission_of("916").year
 
-    data = campaign.board(_user("district_org"), year)
+    data = campaign.board(factories.user("district_org"), year)
 
     counted = sum(data.counts.values())
     assert counted == 4  # the district and its three opened communes
@@ -135,7 +123,7 @@ def test_moving_a_deadline_is_logged_enforced_at_once_and_announced(
     new_close = old_close + timedelta(days=7)
 
     count = calendar.move_phase(
-        phase, phase.opens_at, new_close, "Nghỉ lễ kéo dài", _user("organiser")
+        phase, phase.opens_at, new_close, "Nghỉ lễ kéo dài", factories.user("organiser")
     )
 
     assert (
@@ -157,7 +145,7 @@ def test_moving_a_deadline_is_logged_enforced_at_once_and_announced(
     answer = next(a for a in submission.answers if a.indicator.rule_type == "ratio")
     result = workflow.save_answers(
         submission,
-        _user("spec_a"),
+        factories.user("spec_a"),
         [AnswerInput(answer.id, answer.version, {"a": 1, "b": 2})],
     )
     assert result.saved == [answer.id]
@@ -165,9 +153,11 @@ def test_moving_a_deadline_is_logged_enforced_at_once_and_announced(
     assert _notices("spec_a", "deadline.moved")
     assert _notices("appr_b", "deadline.moved")
     recipients = {rcpt for rcpts, _msg in mail_on.messages() for rcpt in rcpts}
-    assert _user("spec_a").email in recipients
+    assert factories.user("spec_a").email in recipients
     message = next(
-        msg for rcpts, msg in mail_on.messages() if _user("spec_a").email in rcpts
+        msg
+        for rcpts, msg in mail_on.messages()
+        if factories.user("spec_a").email in rcpts
     )
     assert new_close.strftime("%d/%m/%Y") in message["Subject"]
     assert "Nghỉ lễ kéo dài" in message.get_content()
@@ -191,7 +181,7 @@ def test_a_district_calendar_move_reaches_only_its_communes(ctx):
         own.opens_at,
         own.closes_at + timedelta(days=3),
         "Bão lụt",
-        _user("district_org"),
+        factories.user("district_org"),
     )
 
     assert _notices("spec_commune", "deadline.moved")
@@ -216,7 +206,11 @@ def test_moving_a_deadline_refusals(ctx, username, district, reason, error):
 
     with pytest.raises(error):
         calendar.move_phase(
-            phase, phase.opens_at, closes + timedelta(days=1), reason, _user(username)
+            phase,
+            phase.opens_at,
+            closes + timedelta(days=1),
+            reason,
+            factories.user(username),
         )
     assert phase.closes_at == closes
 
@@ -301,8 +295,8 @@ def test_an_extension_is_told_only_to_its_agency(login_as, ctx, mail_on):
     assert _notices("spec_a", "extension.granted")
     assert not _notices("spec_b", "extension.granted")
     recipients = {rcpt for rcpts, _msg in mail_on.messages() for rcpt in rcpts}
-    assert _user("spec_a").email in recipients
-    assert _user("spec_b").email not in recipients
+    assert factories.user("spec_a").email in recipients
+    assert factories.user("spec_b").email not in recipients
 
 
 @pytest.mark.parametrize(
@@ -324,7 +318,7 @@ def test_extension_refusals(ctx, delta, reason, message):
     )
 
     with pytest.raises(DomainError) as raised:
-        calendar.check_extension(extension, _user("organiser"))
+        calendar.check_extension(extension, factories.user("organiser"))
 
     assert message in str(raised.value.message).lower()
 
@@ -354,8 +348,8 @@ def test_remind_reaches_those_with_work_left_and_says_the_days_left(
     assert not _notices("appr_b", "reminder.self_assessment")
     assert not _notices("spec_district", "reminder.self_assessment")
     recipients = {rcpt for rcpts, _msg in mail_on.messages() for rcpt in rcpts}
-    assert _user("spec_a").email in recipients
-    assert _user("spec_b").email not in recipients
+    assert factories.user("spec_a").email in recipients
+    assert factories.user("spec_b").email not in recipients
 
 
 def test_remind_outside_any_open_phase_sends_nothing(ctx, clock_at):

@@ -29,11 +29,12 @@ from pypdf.generic import NameObject, NumberObject
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ActivityLog, DtiUser, Evidence
+from app.models import ActivityLog, Evidence
 from app.services import evidence as evidence_service
 from app.services import pdfcheck
 from app.services.clock import now
 from app.services.exceptions import DomainError, EvidenceError
+from tests import factories
 from tests.factories import make_pdf, submission_of
 
 SIGNER = "Nguyễn Văn An"
@@ -298,16 +299,12 @@ def evidence_root(app, tmp_path, monkeypatch):
     return root
 
 
-def _user(username):
-    return db.session.execute(select(DtiUser).filter_by(username=username)).scalar_one()
-
-
 def _add(submission, data, filename="bao-cao.pdf", answers=()):
     return evidence_service.add_evidence(
         submission,
         data,
         filename,
-        _user("spec_a"),
+        factories.user("spec_a"),
         doc_type="report",
         doc_number="12/BC-SNV",
         doc_date=datetime.date(2026, 3, 15),

@@ -8,18 +8,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import DtiUser, MailMessage, MailStatus, Notification
 from app.services import notify
+from tests import factories
 from tests.conftest import free_port
 from tests.factories import agency
 
 VIETNAMESE_BODY = "Hồ sơ của đơn vị đã được trả lại để chỉnh sửa."
 # An English msgid the catalogue translates: its text must arrive in Vietnamese.
 SUBJECT = _l("Submission #%(id)s has been submitted and is locked.", id=12)
-
-
-def _user(username):
-    return db.session.execute(
-        select(DtiUser).where(DtiUser.username == username)
-    ).scalar_one()
 
 
 def _mails():
@@ -39,7 +34,11 @@ def mail_unreachable(app, monkeypatch):
 
 
 def test_each_user_gets_one_notice_in_the_default_language(ctx):
-    users = [_user("spec_a"), _user("appr_a"), _user("spec_a")]
+    users = [
+        factories.user("spec_a"),
+        factories.user("appr_a"),
+        factories.user("spec_a"),
+    ]
 
     notices = notify.notify_users(
         users, "submission.returned", SUBJECT, VIETNAMESE_BODY, link="/selfassessment/"
@@ -60,10 +59,10 @@ def test_each_user_gets_one_notice_in_the_default_language(ctx):
 
 
 def test_unread_count_counts_only_the_users_unread_notices(ctx):
-    spec_a = _user("spec_a")
+    spec_a = factories.user("spec_a")
     before = notify.unread_count(spec_a)
     first, *_rest = notify.notify_users([spec_a], "deadline.moved", "A", "a")
-    notify.notify_users([spec_a, _user("spec_b")], "deadline.moved", "B", "b")
+    notify.notify_users([spec_a, factories.user("spec_b")], "deadline.moved", "B", "b")
     db.session.commit()
     assert notify.unread_count(spec_a) == before + 2
 
@@ -75,11 +74,14 @@ def test_unread_count_counts_only_the_users_unread_notices(ctx):
 
 
 def test_inactive_users_get_nothing(ctx, mail_on):
-    spec_a = _user("spec_a")
+    spec_a = factories.user("spec_a")
     spec_a.active = False
 
     notices = notify.notify_users(
-        [spec_a, _user("appr_a")], "submission.returned", SUBJECT, VIETNAMESE_BODY
+        [spec_a, factories.user("appr_a")],
+        "submission.returned",
+        SUBJECT,
+        VIETNAMESE_BODY,
     )
     db.session.commit()
 
@@ -123,7 +125,7 @@ def test_agency_users_picks_the_roles_asked_for(ctx, roles, expected):
 
 
 def test_agency_users_leaves_out_inactive_users(ctx):
-    _user("spec_a").active = False
+    factories.user("spec_a").active = False
     db.session.flush()
 
     users = notify.agency_users(agency("S02").id)
@@ -133,14 +135,16 @@ def test_agency_users_leaves_out_inactive_users(ctx):
 
 def test_an_event_name_longer_than_the_column_is_refused(ctx):
     with pytest.raises(ValueError, match="event name"):
-        notify.notify_users([_user("spec_a")], "x" * 61, "A", "a")
+        notify.notify_users([factories.user("spec_a")], "x" * 61, "A", "a")
 
 
 # --- Mail -----------------------------------------------------------------
 
 
 def test_mail_off_queues_and_sends_nothing(ctx, smtp_server):
-    notices = notify.notify_users([_user("spec_a")], "deadline.moved", SUBJECT, "a")
+    notices = notify.notify_users(
+        [factories.user("spec_a")], "deadline.moved", SUBJECT, "a"
+    )
     db.session.commit()
 
     assert len(notices) == 1
@@ -151,7 +155,7 @@ def test_mail_off_queues_and_sends_nothing(ctx, smtp_server):
 
 def test_mail_is_delivered_in_vietnamese_with_the_link(ctx, mail_on, app):
     notify.notify_users(
-        [_user("spec_a")],
+        [factories.user("spec_a")],
         "submission.returned",
         SUBJECT,
         VIETNAMESE_BODY,
@@ -183,7 +187,9 @@ def test_mail_is_delivered_in_vietnamese_with_the_link(ctx, mail_on, app):
 
 
 def test_a_mail_without_link_ends_with_its_body(ctx, mail_on):
-    notify.notify_users([_user("spec_a")], "deadline.moved", "Hạn chót", "Nội dung.")
+    notify.notify_users(
+        [factories.user("spec_a")], "deadline.moved", "Hạn chót", "Nội dung."
+    )
     db.session.commit()
 
     notify.deliver()
@@ -197,7 +203,9 @@ def test_unreachable_server_fails_the_mail_and_a_later_run_sends_it(
 ):
     monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
     monkeypatch.setitem(app.config, "MAIL_PORT", free_port())
-    notify.notify_users([_user("spec_a"), _user("appr_a")], "deadline.moved", "A", "a")
+    notify.notify_users(
+        [factories.user("spec_a"), factories.user("appr_a")], "deadline.moved", "A", "a"
+    )
     db.session.commit()
 
     assert notify.deliver() == (0, 2)
@@ -217,7 +225,9 @@ def test_unreachable_server_fails_the_mail_and_a_later_run_sends_it(
 
 def test_a_refused_address_does_not_stop_the_others(ctx, mail_on):
     mail_on.refused.add("spec_a@dti.invalid")
-    notify.notify_users([_user("spec_a"), _user("appr_a")], "deadline.moved", "A", "a")
+    notify.notify_users(
+        [factories.user("spec_a"), factories.user("appr_a")], "deadline.moved", "A", "a"
+    )
     db.session.commit()
 
     assert notify.deliver() == (1, 1)
@@ -232,7 +242,7 @@ def test_a_refused_address_does_not_stop_the_others(ctx, mail_on):
 
 
 def test_attempts_stop_at_the_maximum(ctx, mail_unreachable):
-    notify.notify_users([_user("spec_a")], "deadline.moved", "A", "a")
+    notify.notify_users([factories.user("spec_a")], "deadline.moved", "A", "a")
     db.session.commit()
     (mail,) = _mails()
     mail.status = MailStatus.FAILED
@@ -249,7 +259,9 @@ def test_attempts_stop_at_the_maximum(ctx, mail_unreachable):
 
 
 def test_requeue_gives_failed_mails_fresh_attempts(ctx, mail_on):
-    notify.notify_users([_user("spec_a"), _user("appr_a")], "deadline.moved", "A", "a")
+    notify.notify_users(
+        [factories.user("spec_a"), factories.user("appr_a")], "deadline.moved", "A", "a"
+    )
     db.session.commit()
     exhausted, sent = _mails()
     exhausted.status = MailStatus.FAILED
@@ -266,7 +278,7 @@ def test_requeue_gives_failed_mails_fresh_attempts(ctx, mail_on):
 
 
 def test_send_mail_command_reports_the_counts(ctx, app, mail_on):
-    notify.notify_users([_user("spec_a")], "deadline.moved", "A", "a")
+    notify.notify_users([factories.user("spec_a")], "deadline.moved", "A", "a")
     db.session.commit()
 
     result = app.test_cli_runner().invoke(args=["dti", "send-mail"])

@@ -3,19 +3,16 @@
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DtiUser, MailMessage, MailStatus
+from app.models import MailMessage, MailStatus
 from app.services import notify
+from tests import factories
 from tests.conftest import flashes
 
 
-def _user(username):
-    return db.session.execute(
-        select(DtiUser).where(DtiUser.username == username)
-    ).scalar_one()
-
-
 def _notice(username, subject):
-    (notice,) = notify.notify_users([_user(username)], "deadline.moved", subject, "x")
+    (notice,) = notify.notify_users(
+        [factories.user(username)], "deadline.moved", subject, "x"
+    )
     db.session.commit()
     return notice
 
@@ -45,7 +42,7 @@ def test_another_users_notice_is_not_found_and_stays_unread(login_as, ctx):
 def test_showing_a_notice_marks_it_read(login_as, ctx):
     mine = _notice("spec_a", "Hạn chót của S02")
     client = login_as("spec_a")
-    before = notify.unread_count(_user("spec_a"))
+    before = notify.unread_count(factories.user("spec_a"))
 
     page = client.get(f"/inbox/show/{mine.id}")
 
@@ -53,7 +50,7 @@ def test_showing_a_notice_marks_it_read(login_as, ctx):
     assert "Hạn chót của S02" in page.get_data(as_text=True)
     db.session.refresh(mine)
     assert mine.read_at is not None
-    assert notify.unread_count(_user("spec_a")) == before - 1
+    assert notify.unread_count(factories.user("spec_a")) == before - 1
 
 
 def test_mark_read_action_marks_only_my_selected_notices(login_as, ctx):

@@ -9,7 +9,6 @@ from app.extensions import db
 from app.models import (
     TOTAL,
     Band,
-    DtiUser,
     IndicatorKind,
     Publication,
     PublishedResult,
@@ -20,10 +19,6 @@ from app.models import (
 from app.services import answers, appraisal, results
 from app.services.exceptions import DomainError, NotAllowed
 from tests import factories
-
-
-def _user(username):
-    return db.session.execute(select(DtiUser).filter_by(username=username)).scalar_one()
 
 
 def _components(submission):
@@ -222,7 +217,7 @@ def _live(year, scopes):
 
 
 def test_publication_is_a_snapshot_equal_to_the_recomputed_results(city):
-    publication = results.publish(city, results.CITY, _user("organiser"))
+    publication = results.publish(city, results.CITY, factories.user("organiser"))
 
     scopes = ["department:G1", "department:G2", "district"]
     assert _published(publication) == _live(city, scopes)
@@ -232,7 +227,7 @@ def test_publication_is_a_snapshot_equal_to_the_recomputed_results(city):
 
 
 def test_a_published_snapshot_does_not_change_when_answers_change(city):
-    publication = results.publish(city, results.CITY, _user("organiser"))
+    publication = results.publish(city, results.CITY, factories.user("organiser"))
     before = _published(publication)
 
     submission = factories.submission_of("916")
@@ -247,14 +242,16 @@ def test_a_published_snapshot_does_not_change_when_answers_change(city):
 
 
 def test_a_correction_needs_a_reason_and_makes_a_new_version(city):
-    first = results.publish(city, results.CITY, _user("organiser"))
+    first = results.publish(city, results.CITY, factories.user("organiser"))
     submission = factories.submission_of("917")
-    appraisal.reopen(submission, _user("organiser"), "Sai điểm chỉ số 2.1")
+    appraisal.reopen(submission, factories.user("organiser"), "Sai điểm chỉ số 2.1")
     finalise_with(submission, 0.95)
 
     with pytest.raises(DomainError):
-        results.publish(city, results.CITY, _user("organiser"))
-    second = results.publish(city, results.CITY, _user("organiser"), "Sửa điểm Ô Môn")
+        results.publish(city, results.CITY, factories.user("organiser"))
+    second = results.publish(
+        city, results.CITY, factories.user("organiser"), "Sửa điểm Ô Môn"
+    )
 
     assert second.version == 2
     assert second.reason == "Sửa điểm Ô Môn"
@@ -273,7 +270,7 @@ def test_publishing_needs_every_dossier_finalised(city):
     factories.submission_of("917").status = SubmissionStatus.APPRAISAL_2
 
     with pytest.raises(DomainError) as raised:
-        results.publish(city, results.CITY, _user("organiser"))
+        results.publish(city, results.CITY, factories.user("organiser"))
 
     assert any("917" in problem for problem in raised.value.errors)
     assert not db.session.execute(select(Publication)).first()
@@ -287,8 +284,8 @@ def test_only_the_district_publishes_its_communes(ctx):
     year = factories.submission_of("31117").year
 
     with pytest.raises(NotAllowed):
-        results.publish(year, scope, _user("organiser"))
-    publication = results.publish(year, scope, _user("district_org"))
+        results.publish(year, scope, factories.user("organiser"))
+    publication = results.publish(year, scope, factories.user("district_org"))
 
     assert {row.ranking_scope for row in publication.results} == {
         f"commune:{district.id}"
@@ -314,7 +311,7 @@ def test_public_page_shows_nothing_unpublished(client, city):
 
 
 def test_public_page_shows_published_results_without_login(client, city):
-    results.publish(city, results.CITY, _user("organiser"))
+    results.publish(city, results.CITY, factories.user("organiser"))
     db.session.commit()
 
     page = client.get(f"/results/{city.year}")
@@ -331,12 +328,12 @@ def test_public_page_shows_published_results_without_login(client, city):
 
 
 def test_public_page_shows_the_current_version_only(client, city):
-    first = results.publish(city, results.CITY, _user("organiser"))
+    first = results.publish(city, results.CITY, factories.user("organiser"))
     submission = factories.submission_of("S06")
-    appraisal.reopen(submission, _user("organiser"), "Sửa")
+    appraisal.reopen(submission, factories.user("organiser"), "Sửa")
     finalise_with(submission, 0.99)
     results.publish(
-        city, results.CITY, _user("organiser"), "Cập nhật điểm Sở Công Thương"
+        city, results.CITY, factories.user("organiser"), "Cập nhật điểm Sở Công Thương"
     )
     db.session.commit()
 

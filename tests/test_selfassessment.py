@@ -16,27 +16,11 @@ from app.models import (
     Submission,
     SubmissionStatus,
 )
-from app.services import calendar, clock, seeding, workflow
+from app.services import calendar, seeding, workflow
 from app.services.exceptions import DomainError, NotAllowed
 from app.services.workflow import AnswerInput
 from tests import factories
 from tests.conftest import flashes
-
-
-@pytest.fixture
-def clock_at(monkeypatch):
-    """Freeze the console's clock."""
-
-    def _at(moment):
-        monkeypatch.setattr(clock, "now", lambda: moment)
-
-    return _at
-
-
-def _user(username):
-    from app.models import DtiUser
-
-    return db.session.execute(select(DtiUser).filter_by(username=username)).scalar_one()
 
 
 def _answer(submission, rule):
@@ -243,7 +227,7 @@ def test_second_person_saving_the_same_component_is_told_and_shown_the_new_value
     loaded_version = answer.version
     workflow.save_answers(
         submission,
-        _user("organiser"),
+        factories.user("organiser"),
         [AnswerInput(answer.id, loaded_version, {"a": 1, "b": 4})],
     )
     client = login_as("spec_a")
@@ -300,14 +284,14 @@ def test_an_extension_lets_one_agency_work_after_the_deadline(ctx, clock_at):
 
     result = workflow.save_answers(
         submission,
-        _user("spec_a"),
+        factories.user("spec_a"),
         [AnswerInput(answer.id, answer.version, {"a": 1, "b": 1})],
     )
 
     assert result.saved == [answer.id]
     other = factories.submission_of("S06")
     with pytest.raises(NotAllowed):
-        workflow.save_answers(other, _user("spec_b"), [])
+        workflow.save_answers(other, factories.user("spec_b"), [])
 
 
 def test_communes_follow_their_district_calendar(ctx, clock_at):
@@ -343,7 +327,7 @@ def test_concurrent_writes_in_the_database_are_caught(ctx):
     with pytest.raises(DomainError):
         workflow.save_answers(
             submission,
-            _user("spec_a"),
+            factories.user("spec_a"),
             [AnswerInput(answer.id, None, {"a": 1, "b": 2})],
         )
 
@@ -370,7 +354,7 @@ def test_incomplete_dossier_cannot_be_submitted_and_the_screen_lists_what_is_mis
 
 def test_scored_component_needing_evidence_needs_a_file_or_an_explanation(ctx):
     submission = factories.submission_of("S02")
-    fill_completely(submission, _user("spec_a"))
+    fill_completely(submission, factories.user("spec_a"))
     answer = next(
         a
         for a in submission.answers
@@ -378,7 +362,7 @@ def test_scored_component_needing_evidence_needs_a_file_or_an_explanation(ctx):
     )
     workflow.save_answers(
         submission,
-        _user("spec_a"),
+        factories.user("spec_a"),
         [AnswerInput(answer.id, answer.version, answer.figures, explanation="")],
     )
 
@@ -390,7 +374,7 @@ def test_scored_component_needing_evidence_needs_a_file_or_an_explanation(ctx):
 
 def test_full_workflow_draft_submit_return_fix_submit_approve(login_as, ctx):
     submission = factories.submission_of("S02")
-    fill_completely(submission, _user("spec_a"))
+    fill_completely(submission, factories.user("spec_a"))
     db.session.commit()
     specialist = login_as("spec_a")
 
@@ -462,7 +446,7 @@ def test_impossible_transitions_are_refused(ctx, status, action, username):
     db.session.flush()
 
     with pytest.raises(DomainError):
-        action(submission, _user(username))
+        action(submission, factories.user(username))
 
     assert submission.status == status
 
@@ -475,7 +459,7 @@ def test_editing_an_approved_submission_is_refused(ctx):
     with pytest.raises(NotAllowed):
         workflow.save_answers(
             submission,
-            _user("spec_a"),
+            factories.user("spec_a"),
             [AnswerInput(answer.id, answer.version, {"a": 1, "b": 1})],
         )
 
@@ -485,7 +469,7 @@ def test_returning_needs_a_reason(ctx):
     submission.status = SubmissionStatus.SUBMITTED
 
     with pytest.raises(DomainError):
-        workflow.return_to_agency(submission, _user("appr_a"), "   ")
+        workflow.return_to_agency(submission, factories.user("appr_a"), "   ")
 
 
 def test_approver_sees_the_dossier_read_only(login_as, ctx):
@@ -588,7 +572,7 @@ def test_appraiser_reads_evidence_of_an_approved_dossier_in_its_field(ctx, login
         submission,
         factories.make_pdf(),
         "bc.pdf",
-        _user("spec_b"),
+        factories.user("spec_b"),
         doc_type="report",
         doc_number=None,
         doc_date=None,

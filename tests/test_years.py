@@ -19,7 +19,7 @@ from app.models import (
     Submission,
     YearStatus,
 )
-from app.services import clock, index_io, seeding, years
+from app.services import index_io, seeding, years
 from app.services.exceptions import DomainError
 from tests import factories
 from tests.conftest import flashes
@@ -41,16 +41,6 @@ DRAFT = 2030
 def _draft():
     """Copy 2022 into a year whose calendar lies ahead, so nothing is frozen."""
     return years.clone_year(_year(2022), DRAFT)
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch):
-    """Freeze the console's clock at a given moment."""
-
-    def _freeze(moment):
-        monkeypatch.setattr(clock, "now", lambda: moment)
-
-    return _freeze
 
 
 # --- New year ----------------------------------------------------------------------
@@ -189,14 +179,14 @@ def test_compare_screen_lists_the_differences(login_as, ctx):
 # --- Freezing and versions --------------------------------------------------------
 
 
-def test_sets_of_a_year_whose_self_assessment_opened_are_frozen(ctx, frozen_clock):
+def test_sets_of_a_year_whose_self_assessment_opened_are_frozen(ctx, clock_at):
     current_set = _set(seeding.current_round_year(), "district")
     draft = _draft()
     opens = {phase.kind: phase for phase in draft.phases}[PhaseKind.SELF_ASSESSMENT]
 
-    frozen_clock(opens.opens_at - timedelta(minutes=1))
+    clock_at(opens.opens_at - timedelta(minutes=1))
     assert not years.is_frozen(_set(DRAFT, "district"))
-    frozen_clock(opens.opens_at)
+    clock_at(opens.opens_at)
     assert years.is_frozen(_set(DRAFT, "district"))
     assert years.is_frozen(current_set)
 
