@@ -385,3 +385,38 @@ def test_explanation_page_lets_the_specialist_answer(login_as, ctx, clock_at):
     db.session.refresh(note)
     assert note.reply_text == "Đã có văn bản"
     assert login_as("spec_a").get(f"/explanation/{submission.id}").status_code == 404
+
+
+def test_explaining_a_cut_can_add_evidence(login_as, ctx, clock_at):
+    import io
+
+    submission = approved_dossier("S06", "spec_b", "appr_b")
+    _during(submission, PhaseKind.APPRAISAL_1, clock_at)
+    cut = _scored(submission)
+    for answer in _components(submission):
+        entry = (
+            VerdictInput("adjust", "0", "Thiếu")
+            if answer is cut
+            else VerdictInput("agree")
+        )
+        appraisal.record_verdict(answer, factories.user("organiser"), entry)
+    _during(submission, PhaseKind.EXPLANATION, clock_at)
+    note = appraisal.note_of(cut, 1)
+    db.session.commit()
+    client = login_as("spec_b")
+
+    client.post(
+        f"/explanation/{submission.id}/evidence/{note.id}",
+        data={
+            "evidence-file": (io.BytesIO(factories.make_pdf()), "quyet-dinh.pdf"),
+            "evidence-doc_type": "decision",
+        },
+        content_type="multipart/form-data",
+    )
+
+    db.session.refresh(cut)
+    assert [item.original_filename for item in cut.evidence][-1] == "quyet-dinh.pdf"
+    page = (
+        login_as("organiser").get(f"/appraisal/answer/{cut.id}").get_data(as_text=True)
+    )
+    assert "quyet-dinh.pdf" in page

@@ -120,7 +120,7 @@ ROLE_PERMISSIONS = {
         **SETUP_READ,
         "MyAgencyView": EDIT,
         "SelfAssessmentView": SELF_SPECIALIST,
-        "ExplanationView": ("can_page", "can_reply"),
+        "ExplanationView": ("can_page", "can_reply", "can_add_evidence"),
         "PhaseExtensionModelView": READ,
         **INBOX,
         "SubmissionModelView": READ,

@@ -18,9 +18,9 @@ from ..models import (
     Submission,
     Verdict,
 )
-from ..services import appraisal, notify, permissions, scoring
+from ..services import appraisal, evidence, notify, permissions, scoring
 from ..services.exceptions import DomainError
-from .forms import ReasonForm
+from .forms import EvidenceForm, ReasonForm
 
 BOARD_LIMIT = 200
 
@@ -216,7 +216,7 @@ class ExplanationView(BaseView):
 
     route_base = "/explanation"
     default_view = "page"
-    base_permissions = ["can_page", "can_reply", "can_sign_off"]
+    base_permissions = ["can_page", "can_reply", "can_sign_off", "can_add_evidence"]
 
     @expose("/<int:submission_id>")
     @has_access
@@ -236,6 +236,7 @@ class ExplanationView(BaseView):
             reply_refusal=appraisal.why_not_explain(user, submission),
             sign_off_refusal=appraisal.why_not_sign_off(user, submission),
             status_label=labels.label(labels.SUBMISSION_STATUS, submission.status),
+            evidence_form=EvidenceForm(prefix="evidence"),
             title=_l("Explanations"),
         )
 
@@ -268,3 +269,45 @@ class ExplanationView(BaseView):
                 "success",
             )
         return redirect(url_for(".page", submission_id=submission.id))
+
+    @expose("/<int:submission_id>/evidence/<int:note_id>", methods=["POST"])
+    @has_access
+    def add_evidence(self, submission_id, note_id):
+        """Attach a new PDF to the answer of a cut, while explaining it."""
+        submission = _load(submission_id)
+        note = db.session.get(AppraisalNote, note_id)
+        user = permissions.current_user()
+        if note is None or note.answer.submission_id != submission.id:
+            abort(404)
+        refusal = appraisal.why_not_explain(user, submission)
+        form = EvidenceForm(prefix="evidence")
+        if refusal is not None:
+            flash(str(refusal), "danger")
+        elif not form.validate_on_submit():
+            for errors in form.errors.values():
+                for error in errors:
+                    flash(str(error), "danger")
+        else:
+            upload = form.file.data
+            try:
+                item = evidence.add_evidence(
+                    submission,
+                    upload.read(),
+                    upload.filename or "tai-lieu.pdf",
+                    user,
+                    doc_type=form.doc_type.data,
+                    doc_number=form.doc_number.data or None,
+                    doc_date=form.doc_date.data,
+                    issuer=form.issuer.data or None,
+                    summary=form.summary.data or None,
+                    answers=[note.answer],
+                )
+                db.session.commit()
+            except DomainError as error:
+                _flash_refusal(error)
+            else:
+                flash(
+                    str(_l("Evidence #%(id)s checked and attached.", id=item.id)),
+                    "success",
+                )
+        return redirect(url_for(".page", submission_id=submission.id) + f"#n{note.id}")
