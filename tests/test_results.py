@@ -81,16 +81,35 @@ def test_roll_up_caps_each_node_at_its_maximum(districts):
     submission = factories.submission_of("916")
     component = _components(submission)[0]
     component.final_score = Decimal(str(component.indicator.max_points)) * 10
-    main = component.indicator.parent
-    siblings = [a for a in _components(submission) if a.indicator.parent_id == main.id]
-    for answer in siblings:
-        answer.final_score = Decimal(str(answer.indicator.max_points))
     db.session.flush()
+    main = component.indicator.parent
+    pillar = main.parent
+    expected = Decimal(0)
+    for sibling in pillar.children:
+        total = sum(
+            (
+                a.final_score
+                for a in _components(submission)
+                if a.indicator.parent_id == sibling.id
+            ),
+            Decimal(0),
+        )
+        expected += min(total, Decimal(str(sibling.max_points)))
 
     results.recompute(districts)
 
     rollup = results.rollup_of(submission)
-    assert rollup[main.code].final_points == Decimal(str(main.max_points))
+    assert rollup[pillar.code].final_points == min(
+        expected, Decimal(str(pillar.max_points))
+    )
+    assert rollup[pillar.code].final_points < sum(
+        (
+            a.final_score
+            for a in _components(submission)
+            if a.indicator.parent.parent_id == pillar.id
+        ),
+        Decimal(0),
+    )
     assert rollup[TOTAL].final_points <= rollup[TOTAL].max_points
 
 
@@ -361,7 +380,7 @@ def test_rollup_rows_exist_for_every_node(districts):
     tree = {
         item.code
         for item in submission.index_set.indicators
-        if item.kind in (IndicatorKind.PILLAR, IndicatorKind.MAIN)
+        if item.kind == IndicatorKind.PILLAR
     }
     assert codes == tree | {TOTAL}
     assert db.session.execute(

@@ -44,9 +44,10 @@ class Band(TrackedMixin, Model):
 
 
 class ScoreRollup(Model):
-    """One node of one dossier's tree with its points summed and capped.
+    """A pillar or the total of one dossier, its points summed and capped.
 
-    Rebuilt in one pass of set-based statements by `flask dti rank`.
+    Main indicators are capped on the way but not kept: rebuilt in one pass of
+    set-based statements by `flask dti rank`.
     """
 
     __tablename__ = "score_rollup"
@@ -61,10 +62,10 @@ class ScoreRollup(Model):
         Integer, ForeignKey("submission.id", ondelete="CASCADE"), nullable=False
     )
     agency_id = Column(Integer, ForeignKey("agency.id"), nullable=False)
-    # The indicator (pillar or main indicator); empty for the grand total.
+    # The pillar; empty for the grand total.
     node_id = Column(Integer, ForeignKey("indicator.id", ondelete="CASCADE"))
     node_code = Column(String(20), nullable=False)
-    tier = Column(Integer, nullable=False)  # 0 total, 1 pillar, 2 main indicator
+    tier = Column(Integer, nullable=False)  # 0 total, 1 pillar
     self_points = Column(POINTS)
     round1_points = Column(POINTS)
     final_points = Column(POINTS)

@@ -12,7 +12,21 @@ import io
 import logging
 
 from flask import Response, stream_with_context
-from sqlalchemy import asc, desc, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    asc,
+    desc,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -62,16 +76,24 @@ def cell(value):
     return neutralise(value) if isinstance(value, str) else str(value)
 
 
-def build_select(model, columns, order=("", "")):
+def build_select(model, columns, order=("", ""), keep_json=()):
     """Return a Core SELECT of `columns` (plain or dotted) over `model`.
 
     Each relation on a dotted path is joined once, as an outer join, so rows
-    without a parent or a group still export.
+    without a parent or a group still export. JSON columns come out as their
+    stored text, which is what a spreadsheet shows anyway, except those in
+    `keep_json`, which a formatter reads as data.
     """
     joins = {}
     selected = []
     for path in columns:
-        selected.append(_resolve(model, path, joins).label(path))
+        column = _resolve(model, path, joins)
+        if isinstance(column.type, JSON) and path not in keep_json:
+            column = type_coerce(column, Text)
+        elif isinstance(column.type, Numeric) and path not in keep_json:
+            # Floats are cheap to read; the column's scale gives the digits back.
+            column = type_coerce(column, _Points(column.type.scale or 0))
+        selected.append(column.label(path))
 
     statement = select(*selected).select_from(model)
     for target, relationship_attribute in joins.values():
@@ -84,6 +106,46 @@ def build_select(model, columns, order=("", "")):
             sort = desc if direction == "desc" else asc
             statement = statement.order_by(sort(expression))
     return statement.order_by(model.id)
+
+
+class _Points(Float):
+    """A Numeric column read as a float, remembering how many decimals it has."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale
+
+
+def _decimal_text(scale):
+    """Return a formatter writing a number with at most `scale` decimals."""
+    pattern = f"%.{scale}f"
+
+    def _text(value):
+        if value is None:
+            return ""
+        text = pattern % value
+        return text.rstrip("0").rstrip(".") if "." in text else text
+
+    return _text
+
+
+def _converter(column_type, formatter):
+    """Return the function that turns one value of a column into a cell."""
+    if formatter is not None:
+        return lambda value: cell(formatter(value))
+    if isinstance(column_type, _Points):
+        return _decimal_text(column_type.scale)
+    if isinstance(column_type, DateTime):
+        return lambda value: "" if value is None else value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(column_type, Date):
+        return lambda value: "" if value is None else value.strftime("%d/%m/%Y")
+    if isinstance(column_type, String | Text):
+        return lambda value: "" if value is None else neutralise(value)
+    if isinstance(column_type, Boolean):
+        return lambda value: "" if value is None else ("1" if value else "0")
+    if isinstance(column_type, Integer):
+        return lambda value: "" if value is None else str(value)
+    return cell
 
 
 def _resolve(model, path, joins, allow_new=True):
@@ -109,13 +171,19 @@ def _resolve(model, path, joins, allow_new=True):
 def stream_csv(query, model, columns, labels, filename, formatters=None, order=None):
     """Return a streamed CSV response of the rows an ORM query selects.
 
-    `query` carries the list's filters and row scope; only its ids are used, so
-    the export selects exactly what the screen would, whatever joins it made.
+    `query` carries the list's filters and row scope. With filters, only its ids
+    are used, so the export selects exactly what the screen would whatever joins
+    it made; without (`query` is None) the whole table is exported.
     """
-    ids = query.with_entities(model.id).order_by(None).subquery()
-    statement = build_select(model, columns, order or ("", ""))
-    statement = statement.where(model.id.in_(select(ids.c.id)))
     formatters = formatters or {}
+    statement = build_select(model, columns, order or ("", ""), keep_json=formatters)
+    if query is not None:
+        ids = query.with_entities(model.id).order_by(None).subquery()
+        statement = statement.where(model.id.in_(select(ids.c.id)))
+    converters = [
+        _converter(column.type, formatters.get(path))
+        for path, column in zip(columns, statement.selected_columns, strict=True)
+    ]
     stamp = clock.now().strftime("%Y%m%d-%H%M")
 
     def generate():
@@ -125,13 +193,12 @@ def stream_csv(query, model, columns, labels, filename, formatters=None, order=N
         writer.writerow([neutralise(label) for label in labels])
         count = 0
         result = db.session.execute(statement.execution_options(yield_per=BATCH_ROWS))
-        for row in result:
-            values = []
-            for column, value in zip(columns, row, strict=True):
-                formatter = formatters.get(column)
-                values.append(cell(formatter(value) if formatter else value))
-            writer.writerow(values)
-            count += 1
+        for rows in result.partitions():
+            writer.writerows(
+                [convert(value) for convert, value in zip(converters, row, strict=True)]
+                for row in rows
+            )
+            count += len(rows)
             if buffer.tell() >= FLUSH_BYTES:
                 yield buffer.getvalue()
                 buffer.seek(0)

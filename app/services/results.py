@@ -60,38 +60,6 @@ def _capped(total, maximum):
 # --- Roll-up --------------------------------------------------------------------
 
 
-def _rollup_mains(year):
-    main = aliased(Indicator)
-    component = aliased(Indicator)
-    sums = {kind: func.sum(getattr(Answer, f"{kind}_score")) for kind in SCORES}
-    source = (
-        select(
-            Submission.year_id,
-            Submission.id,
-            Submission.agency_id,
-            main.id,
-            main.code,
-            literal(2),
-            *(_capped(sums[kind], main.max_points) for kind in SCORES),
-            main.max_points,
-        )
-        .select_from(Answer)
-        .join(Submission, Submission.id == Answer.submission_id)
-        .join(component, component.id == Answer.indicator_id)
-        .join(main, main.id == component.parent_id)
-        .where(Submission.year_id == year.id)
-        .group_by(
-            Submission.year_id,
-            Submission.id,
-            Submission.agency_id,
-            main.id,
-            main.code,
-            main.max_points,
-        )
-    )
-    return _insert(source)
-
-
 def _insert(source):
     columns = [
         "year_id",
@@ -109,28 +77,54 @@ def _insert(source):
 
 
 def _rollup_pillars(year):
-    pillar = aliased(Indicator)
+    """Sum components into main indicators (capped), those into pillars (capped).
+
+    One pass over the year's answers: the main-indicator sums are an inline
+    subquery, so only pillars and totals are written.
+    """
+    component = aliased(Indicator)
     main = aliased(Indicator)
-    sums = {kind: func.sum(getattr(ScoreRollup, f"{kind}_points")) for kind in SCORES}
+    pillar = aliased(Indicator)
+    mains = (
+        select(
+            Answer.submission_id.label("submission_id"),
+            component.parent_id.label("main_id"),
+            *(
+                func.sum(getattr(Answer, f"{kind}_score")).label(kind)
+                for kind in SCORES
+            ),
+        )
+        .select_from(Answer)
+        .join(component, component.id == Answer.indicator_id)
+        .join(Submission, Submission.id == Answer.submission_id)
+        .where(Submission.year_id == year.id)
+        .group_by(Answer.submission_id, component.parent_id)
+        .subquery()
+    )
     source = (
         select(
-            ScoreRollup.year_id,
-            ScoreRollup.submission_id,
-            ScoreRollup.agency_id,
+            Submission.year_id,
+            mains.c.submission_id,
+            Submission.agency_id,
             pillar.id,
             pillar.code,
             literal(1),
-            *(_capped(sums[kind], pillar.max_points) for kind in SCORES),
+            *(
+                _capped(
+                    func.sum(_capped(mains.c[kind], main.max_points)), pillar.max_points
+                )
+                for kind in SCORES
+            ),
             pillar.max_points,
         )
-        .select_from(ScoreRollup)
-        .join(main, main.id == ScoreRollup.node_id)
+        .select_from(mains)
+        .join(main, main.id == mains.c.main_id)
         .join(pillar, pillar.id == main.parent_id)
-        .where(ScoreRollup.year_id == year.id, ScoreRollup.tier == 2)
+        .join(Submission, Submission.id == mains.c.submission_id)
         .group_by(
-            ScoreRollup.year_id,
-            ScoreRollup.submission_id,
-            ScoreRollup.agency_id,
+            Submission.year_id,
+            mains.c.submission_id,
+            Submission.agency_id,
             pillar.id,
             pillar.code,
             pillar.max_points,
@@ -247,7 +241,6 @@ def _bands(year):
 
 STEPS = (
     ("clear", None),
-    ("main indicators", _rollup_mains),
     ("pillars", _rollup_pillars),
     ("totals", _rollup_totals),
     ("rankings", _rank),

@@ -268,6 +268,9 @@ class DtiModelView(ModelView):
 
         query = self.datamodel.session.query(self.datamodel.obj)
         query = self.datamodel.apply_all(query, joined, order_column, order_direction)
+        if not self._narrows(joined):
+            # Nothing to narrow: export the table without matching ids.
+            query = None
         columns = self.export_columns or self.list_columns
         labels = [str(self.label_columns.get(column, column)) for column in columns]
         name = self.route_base.strip("/").replace("/", "-") or "export"
@@ -280,6 +283,16 @@ class DtiModelView(ModelView):
             formatters=self.export_formatters,
             order=(order_column, order_direction),
         )
+
+    def _narrows(self, filters):
+        """Tell whether any filter (or the user's row scope) limits the rows."""
+        user = permissions.current_user()
+        for active in filters.filters:
+            if not isinstance(active, ScopeFilter):
+                return True
+            if permissions.row_scope(self.datamodel.obj, user) is not None:
+                return True
+        return False
 
     # --- Forms that keep what was typed -----------------------------------
 
