@@ -104,6 +104,28 @@ class EagerInterface(SQLAInterface):
         )
         return count, query.all()
 
+    def apply_order_by(self, query, order_column, order_direction, **kwargs):
+        """Sort by a many-to-one relation through the related row's label column.
+
+        FAB passes the relation itself to ORDER BY, which SQLAlchemy refuses.
+        """
+        relation = self.obj.__mapper__.relationships.get(order_column or "")
+        if relation is not None and relation.direction.name == "MANYTOONE":
+            order_column = f"{order_column}.{sort_column(relation.mapper.class_)}"
+        return super().apply_order_by(query, order_column, order_direction, **kwargs)
+
+
+def sort_column(model):
+    """Return the column a list sorts by when it sorts by a relation to `model`."""
+    explicit = getattr(model, "sort_column", None)
+    if isinstance(explicit, str):
+        return explicit
+
+    for name in ("name", "year", "username", "code"):
+        if name in model.__table__.columns:
+            return name
+    return model.__mapper__.primary_key[0].key
+
 
 class DtiListWidget(ListWidget):
     """FAB's list table with an export button in its header."""
