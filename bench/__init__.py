@@ -85,3 +85,5 @@ def quiet_logs():
     """Keep the console's INFO lines (one per export, per login) off the table."""
     logging.getLogger("app").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # FAB warns about the login redirect of every benchmark client.
+    logging.getLogger("flask_appbuilder").setLevel(logging.ERROR)

@@ -791,9 +791,9 @@ def main(argv=None):
     args = parse_args(argv)
     url = database_url(args.database_url)
     refuse_protected(url)
+    ensure_database(url)
     if args.reset:
         reset_database(url)
-    ensure_database(url)
 
     started = time.perf_counter()
     app = create_app(make_config(url))

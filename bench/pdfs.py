@@ -17,7 +17,9 @@ def long_document(pages=3000):
     buffer = io.BytesIO()
     document = canvas.Canvas(buffer, pagesize=A4)
     for number in range(1, pages + 1):
-        document.drawString(72, 770, f"Synthetic evidence for benchmarks, page {number}")
+        document.drawString(
+            72, 770, f"Synthetic evidence for benchmarks, page {number}"
+        )
         document.showPage()
     document.save()
     return buffer.getvalue()
