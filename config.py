@@ -131,6 +131,8 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "dti-console@localhost")
+    # Where the console is reached from outside, so links in mails are absolute.
+    DTI_BASE_URL = os.environ.get("DTI_BASE_URL", "").rstrip("/")
 
     # --- Demo data ---
     DTI_DEMO_PASSWORD = os.environ.get("DTI_DEMO_PASSWORD", "")

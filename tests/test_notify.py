@@ -1,5 +1,9 @@
 """Notices reach the right inboxes; mails leave through a real SMTP server."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -8,6 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import DtiUser, MailMessage, MailStatus, Notification
 from app.services import notify
+from config import BASE_DIR
 from tests import factories
 from tests.conftest import free_port
 from tests.factories import agency
@@ -286,3 +291,17 @@ def test_send_mail_command_reports_the_counts(ctx, app, mail_on):
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "sent 1, failed 0"
     assert len(mail_on.messages()) == 1
+
+
+def test_base_url_for_mail_links_comes_from_the_environment():
+    """Production sets DTI_BASE_URL in the environment file; config must read it."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import config; print(config.Config.DTI_BASE_URL)"],
+        env={**os.environ, "DTI_BASE_URL": "https://dti.cantho.gov.vn/"},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.strip() == "https://dti.cantho.gov.vn"
