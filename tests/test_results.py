@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import (
@@ -180,6 +180,17 @@ def test_recompute_is_set_based_and_repeatable(districts):
             .where(Ranking.year_id == districts.id)
         ).scalar()
     )
+
+
+def test_recompute_gives_postgresql_room_to_group_in_memory(districts):
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("work_mem is a PostgreSQL setting; the PostgreSQL pass checks it")
+    before = db.session.execute(text("SHOW work_mem")).scalar()
+
+    results.recompute(districts)
+
+    work_mem = db.session.execute(text("SHOW work_mem")).scalar()
+    assert before != work_mem == results.RECOMPUTE_WORK_MEM
 
 
 def test_rank_command(app, districts):

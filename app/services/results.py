@@ -21,8 +21,8 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
 )
-from sqlalchemy import update as sql_update
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 SCORES = ("self", "round1", "final")
 CITY = "city"
+RECOMPUTE_WORK_MEM = "128MB"
 
 
 def _capped(total, maximum):
@@ -177,6 +178,25 @@ def _scope_expression(within_district):
     )
 
 
+def _band_expression(year, value):
+    """Return the SQL naming the band a value falls in, from the year's thresholds.
+
+    A year has a handful of bands, so they become one CASE rather than a
+    correlated lookup per ranked row.
+    """
+    limits = db.session.execute(
+        select(Band.name, Band.min_value)
+        .where(Band.year_id == year.id)
+        .order_by(Band.min_value.desc())
+    ).all()
+    if not limits:
+        return literal(None, type_=String)
+    return case(
+        *((value >= minimum, name) for name, minimum in limits),
+        else_=literal(None, type_=String),
+    )
+
+
 def _rank(year, within_district=False):
     scope = _scope_expression(within_district)
     value = func.round(
@@ -196,6 +216,7 @@ def _rank(year, within_district=False):
                 partition_by=(scope, ScoreRollup.node_code),
                 order_by=ScoreRollup.final_points.desc(),
             ),
+            _band_expression(year, value),
         )
         .select_from(ScoreRollup)
         .join(Submission, Submission.id == ScoreRollup.submission_id)
@@ -219,24 +240,9 @@ def _rank(year, within_district=False):
         "max_points",
         "value",
         "rank",
+        "band",
     ]
     return db.session.execute(insert(Ranking).from_select(columns, source))
-
-
-def _bands(year):
-    best = (
-        select(Band.name)
-        .where(Band.year_id == Ranking.year_id, Band.min_value <= Ranking.value)
-        .order_by(Band.min_value.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    db.session.execute(
-        sql_update(Ranking)
-        .where(Ranking.year_id == year.id)
-        .values(band=best)
-        .execution_options(synchronize_session=False)
-    )
 
 
 STEPS = (
@@ -245,7 +251,6 @@ STEPS = (
     ("totals", _rollup_totals),
     ("rankings", _rank),
     ("district rankings", lambda year: _rank(year, within_district=True)),
-    ("bands", _bands),
 )
 
 
@@ -254,6 +259,10 @@ def recompute(year, progress=None):
 
     `progress`, when given, is called with each step's name (the CLI's bar).
     """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The roll-up groups a year's answers in memory; the default 4 MB spills
+        # that to disk. Only this transaction gets more.
+        db.session.execute(text(f"SET LOCAL work_mem = '{RECOMPUTE_WORK_MEM}'"))
     for name, step in STEPS:
         if step is None:
             db.session.execute(delete(Ranking).where(Ranking.year_id == year.id))
