@@ -305,3 +305,41 @@ def test_base_url_for_mail_links_comes_from_the_environment():
     )
 
     assert result.stdout.strip() == "https://dti.cantho.gov.vn"
+
+
+@pytest.mark.committed
+def test_a_mail_another_run_is_sending_is_skipped(app, mail_on):
+    """Two send-mail runs at once (cron on two servers) never send a mail twice."""
+    with app.test_request_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's; the PostgreSQL pass checks this")
+        assert _mails() == [], "the outbox must start empty for this test"
+        notify.notify_users([factories.user("spec_a")], "deadline.moved", "A", "a")
+        db.session.commit()
+        (mail,) = _mails()
+        mail_id, notice_id = mail.id, mail.notification_id
+        other_run = db.engine.connect()
+        try:
+            other_run.execute(
+                select(MailMessage.id)
+                .where(MailMessage.id == mail_id)
+                .with_for_update()
+            )
+
+            assert notify.deliver() == (0, 0)
+            assert mail_on.messages() == []
+
+            other_run.rollback()
+            assert notify.deliver() == (1, 0)
+            assert notify.deliver() == (0, 0)
+            assert len(mail_on.messages()) == 1
+        finally:
+            other_run.close()
+            db.session.rollback()
+            db.session.execute(
+                MailMessage.__table__.delete().where(MailMessage.id == mail_id)
+            )
+            db.session.execute(
+                Notification.__table__.delete().where(Notification.id == notice_id)
+            )
+            db.session.commit()

@@ -156,6 +156,22 @@ def _pending(limit):
     return list(db.session.execute(query).scalars())
 
 
+def _claim(mail_id):
+    """Lock one mail still to send for this run, or return None.
+
+    None means another `send-mail` run holds it or has sent it since: on
+    PostgreSQL the row stays locked (SKIP LOCKED) until this run commits the
+    result, so two runs at once never send the same mail twice.
+    """
+    query = (
+        select(MailMessage)
+        .where(MailMessage.id == mail_id, _waiting())
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return db.session.execute(query).scalar_one_or_none()
+
+
 def _connect(config):
     """Open an SMTP connection as MAIL_* configure it."""
     connection = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10)
@@ -267,7 +283,12 @@ def deliver(limit=100):
     # A server that cannot be reached fails the whole batch with one error,
     # rather than waiting for a timeout once per mail.
     connect_error = None
-    for mail in mails:
+    for mail_id in [mail.id for mail in mails]:
+        mail = _claim(mail_id)
+        if mail is None:
+            logger.info("mail %s is being sent by another run; skipped", mail_id)
+            continue
+
         error = connect_error
         if error is None and connection is None:
             try:
