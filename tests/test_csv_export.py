@@ -1,10 +1,13 @@
 """CSV export: the rows the filters select, Excel-safe, streamed."""
 
+import json
+from decimal import Decimal
+
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from app.extensions import db
-from app.models import ActivityLog
+from app.models import ActivityLog, Answer
 from app.services.csv_export import cell, neutralise
 from tests import factories
 
@@ -103,3 +106,22 @@ def test_ten_thousand_rows_are_streamed_in_chunks(login_as, ctx):
         chunk.decode() if isinstance(chunk, bytes) else chunk for chunk in chunks
     )
     assert text.count("\n") == 1 + 10_000
+
+
+def test_figures_and_points_read_the_same_on_every_database(login_as, ctx):
+    answer = db.session.execute(select(Answer).order_by(Answer.id)).scalars().first()
+    answer.figures = {"a": 3, "b": 4, "ok": True}
+    answer.self_score = Decimal("7.50")
+    db.session.commit()
+    client = login_as("organiser")
+
+    rows = factories.csv_rows(client.get("/answermodelview/csv/"))
+
+    header = rows[0]
+    row = next(row for row in rows[1:] if row[0] == str(answer.id))
+    assert json.loads(row[header.index("Số liệu báo cáo")]) == {
+        "a": 3,
+        "b": 4,
+        "ok": True,
+    }
+    assert row[header.index("Điểm tự chấm")] == "7.5"

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     asc,
     case,
+    cast,
     desc,
     func,
     literal,
@@ -93,10 +94,12 @@ def build_select(model, columns, order=("", ""), keep_json=()):
     for path in columns:
         column = _resolve(model, path, joins)
         if isinstance(column.type, JSON) and path not in keep_json:
-            column = type_coerce(column, Text)
+            # CAST, not a type: PostgreSQL's driver would parse json into a dict.
+            column = cast(column, Text)
         elif isinstance(column.type, Numeric) and path not in keep_json:
-            # Floats are cheap to read; the column's scale gives the digits back.
-            column = type_coerce(column, _Points(column.type.scale or 0))
+            # Floats are cheap to read (PostgreSQL's driver builds a Decimal for a
+            # numeric); the column's scale gives the digits back.
+            column = type_coerce(cast(column, Float), _Points(column.type.scale or 0))
         elif _is_text(column.type) and path not in keep_json:
             column = type_coerce(_neutralised(column), _SafeText())
         selected.append(column.label(path))
